@@ -1,0 +1,69 @@
+//! Wording of syntax diagnostics (J0001–J0005).
+
+use super::{Code, Diagnostic, Label};
+use crate::source::Span;
+
+/// The parser met something it did not expect.
+pub fn unexpected(
+    code: Code,
+    found_span: Span,
+    expected: &[String],
+    found: Option<&str>,
+    previous: Option<&str>,
+) -> Diagnostic {
+    let wanted = join_alternatives(expected);
+    let message = match previous {
+        Some(previous) if !wanted.is_empty() => format!("expected {wanted} after `{previous}`"),
+        _ if !wanted.is_empty() => format!("expected {wanted}"),
+        _ => "this is not valid here".to_string(),
+    };
+    let label = match found {
+        None => "the text ends here".to_string(),
+        Some("") => "the line ends here".to_string(),
+        Some(token) => format!("found `{token}`"),
+    };
+    let mut diagnostic = Diagnostic::new(code, message, Label::new(found_span, label));
+    if let Some(first) = expected.first() {
+        diagnostic = diagnostic.with_help(format!("write {first} here"));
+    }
+    diagnostic
+}
+
+/// A text in quotes that is never closed.
+pub fn unterminated_text(open: Span, quote: &str) -> Diagnostic {
+    Diagnostic::new(
+        Code::UnterminatedText,
+        "this text is never closed",
+        Label::new(open, "the text starts here"),
+    )
+    .with_help(format!("add the closing {quote} at the end of the text"))
+}
+
+/// A literal whose value is out of range.
+pub fn invalid_literal(span: Span, what: &str, why: &str, example: &str) -> Diagnostic {
+    Diagnostic::new(
+        Code::InvalidLiteral,
+        format!("`{what}` is not a valid {why}"),
+        Label::new(span, format!("not a valid {why}")),
+    )
+    .with_help(format!("write a {why} such as `{example}`"))
+}
+
+/// An imported file that could not be read.
+pub fn import_not_found(span: Span, path: &str, reason: &str) -> Diagnostic {
+    Diagnostic::new(
+        Code::ImportNotFound,
+        format!("cannot import `{path}`"),
+        Label::new(span, reason.to_string()),
+    )
+    .with_help("check the path: it is relative to the file that imports it")
+}
+
+/// "a, b or c".
+pub fn join_alternatives(items: &[String]) -> String {
+    match items {
+        [] => String::new(),
+        [only] => only.clone(),
+        [init @ .., last] => format!("{} or {last}", init.join(", ")),
+    }
+}

@@ -1,0 +1,294 @@
+//! Turns pest's errors into plain-language diagnostics.
+//!
+//! Every grammar rule maps, through one exhaustive `match`, to the phrase a marketer reads
+//! ("a duration such as `3 days`"), so no rule name ever reaches the user.
+
+use std::collections::BTreeSet;
+
+use pest::error::{Error, ErrorVariant, InputLocation};
+
+use super::Rule;
+use super::parse::Ctx;
+use crate::diagnostics::Code;
+use crate::diagnostics::Diagnostic;
+use crate::diagnostics::syntax as wording;
+use crate::source::Span;
+
+/// A diagnostic for a pest error in `text`, the slice parsed at `ctx`.
+pub fn diagnostic(code: Code, ctx: Ctx, text: &str, error: &Error<Rule>) -> Diagnostic {
+    let position = match error.location {
+        InputLocation::Pos(pos) => pos,
+        InputLocation::Span((start, _)) => start,
+    };
+    if let Some(open) = unterminated_text(text, position) {
+        let span = Span::new(ctx.file, ctx.base + open, ctx.base + open + 1);
+        let quote = text.get(open..open + 3).filter(|q| *q == "\"\"\"").unwrap_or(
+            text.get(open..open + 1).unwrap_or("\""),
+        );
+        return wording::unterminated_text(span, quote);
+    }
+    let mut phrases = BTreeSet::new();
+    if let ErrorVariant::ParsingError { positives, .. } = &error.variant {
+        for rule in positives {
+            if let Some(phrase) = phrase(*rule) {
+                phrases.insert(Expectation::from(phrase));
+            }
+        }
+    }
+    if let Some(attempts) = error.parse_attempts() {
+        for token in attempts.expected_tokens() {
+            let token = token.to_string();
+            let is_literal = !token.is_empty() && !token.contains("..") && token != "BUILTIN_RULE";
+            if is_literal {
+                phrases.insert(Expectation::from_token(&token));
+            }
+        }
+    }
+    let expected = summarize(phrases);
+    let found = found_token(text, position);
+    let found_span = Span::new(
+        ctx.file,
+        ctx.base + position,
+        ctx.base + position + found.as_ref().map_or(0, |token| token.len()),
+    );
+    let previous = previous_token(text, position);
+    wording::unexpected(code, found_span, &expected, found.as_deref(), previous.as_deref())
+}
+
+/// What the parser wanted, ranked so the most helpful phrase comes first.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct Expectation {
+    rank: u8,
+    phrase: String,
+}
+
+impl Expectation {
+    fn from(phrase: &str) -> Expectation {
+        Expectation {
+            rank: 1,
+            phrase: phrase.to_string(),
+        }
+    }
+
+    fn from_token(token: &str) -> Expectation {
+        let phrase = match token {
+            "send" | "wait" | "if" | "split" | "set" | "exit" | "goal" => {
+                "a step such as `send`, `wait` or `if`".to_string()
+            }
+            "when" | "once" | "again" | "every" | "exclusive" => {
+                "a journey rule such as `when` or `once`".to_string()
+            }
+            "import" | "event" | "record" | "customer" | "segment" | "builtin" | "layout"
+            | "policy" | "template" | "journey" => {
+                "a declaration such as `event`, `template` or `journey`".to_string()
+            }
+            "==" | "!=" | "<" | "<=" | ">" | ">=" | "+" | "-" | "*" | "/" | "??" | "or" | "and"
+            | "in" | "is" => "an operator".to_string(),
+            "up" => "`up to`".to_string(),
+            other => format!("`{other}`"),
+        };
+        let rank = if phrase.starts_with('`') { 0 } else { 2 };
+        Expectation { rank, phrase }
+    }
+}
+
+fn summarize(phrases: BTreeSet<Expectation>) -> Vec<String> {
+    let mut seen = BTreeSet::new();
+    phrases
+        .into_iter()
+        .filter(|expectation| seen.insert(expectation.phrase.clone()))
+        .map(|expectation| expectation.phrase)
+        .collect()
+}
+
+/// The phrase for a rule, or `None` for rules that never stand alone in an error.
+fn phrase(rule: Rule) -> Option<&'static str> {
+    Some(match rule {
+        Rule::EOI => "the end of the file",
+        Rule::WHITESPACE | Rule::COMMENT => return None,
+        Rule::chunk | Rule::declaration => "a declaration such as `event`, `template` or `journey`",
+        Rule::import_decl => "`import \"file.journey\"`",
+        Rule::event_decl => "an event declaration",
+        Rule::record_decl => "a record declaration",
+        Rule::customer_decl => "a customer declaration",
+        Rule::field | Rule::param => "a field such as `order_id: text`",
+        Rule::type_expr | Rule::list_type => "a type such as `text`, `money` or `list<line_item>`",
+        Rule::optional_mark => "`?`",
+        Rule::segment_decl => "a segment declaration",
+        Rule::builtin_decl => "a builtin declaration",
+        Rule::layout_decl => "a layout declaration",
+        Rule::layout_part | Rule::layout_slot => "`header` or `footer`",
+        Rule::policy_decl => "a policy declaration",
+        Rule::policy_rule | Rule::quiet_hours | Rule::frequency_cap => {
+            "a policy rule such as `quiet hours 21:00 to 08:00` or `at most 3 per 7 days`"
+        }
+        Rule::cap_action | Rule::cap_verb => "`then defer` or `then skip`",
+        Rule::local_mark => "`local`",
+        Rule::zone => "a time zone such as `in \"Europe/Rome\"`",
+        Rule::template_decl => "a template declaration",
+        Rule::channel => "a channel: `email`, `sms` or `webhook`",
+        Rule::category => "`transactional` or `marketing`",
+        Rule::template_part
+        | Rule::subject_part
+        | Rule::preheader_part
+        | Rule::body_part
+        | Rule::layout_choice => "a template part such as `subject \"…\"` or `body \"\"\"…\"\"\"`",
+        Rule::body_format => "`markdown`, `text` or `html`",
+        Rule::journey_decl => "a journey declaration",
+        Rule::journey_item => "a journey rule or a step",
+        Rule::trigger
+        | Rule::event_trigger
+        | Rule::schedule_trigger
+        | Rule::date_trigger
+        | Rule::segment_trigger => "a trigger such as `when order_placed as order`",
+        Rule::date_kw => "`date`",
+        Rule::schedule_kw => "`schedule`",
+        Rule::entered_kw => "`entered`",
+        Rule::binding => "`as` and a name",
+        Rule::where_clause => "`where` and a condition",
+        Rule::entry_rule | Rule::once_rule | Rule::again_rule | Rule::every_rule => {
+            "an entry rule such as `once`, `once per order.order_id` or `again after 30 days`"
+        }
+        Rule::exit_rule => "`exit when` and an event",
+        Rule::goal_rule => "a goal such as `goal converted when coupon_redeemed within 7 days`",
+        Rule::exclusive_rule => "`exclusive` and a group name",
+        Rule::block => "a block of steps in braces `{ … }`",
+        Rule::step
+        | Rule::send_step
+        | Rule::wait_step
+        | Rule::wait_until_step
+        | Rule::wait_for_step
+        | Rule::wait_any_step
+        | Rule::if_step
+        | Rule::split_step
+        | Rule::set_step
+        | Rule::exit_step
+        | Rule::goal_step => "a step such as `send`, `wait` or `if`",
+        Rule::with_item => "a value for the template such as `offer = coupon(percent: 10, valid: 7 days)`",
+        Rule::weekday => "a day of the week such as `monday`",
+        Rule::up_to => "`up to` and a duration",
+        Rule::since_entry => "`since entry`",
+        Rule::timeout_block | Rule::timeout_branch => "`timeout => { … }`",
+        Rule::event_branch => "a branch such as `on order_placed => { … }`",
+        Rule::else_clause => "`else`",
+        Rule::split_branch => "a branch such as `50% => { … }`",
+        Rule::holdout => "`holdout`",
+        Rule::expr | Rule::primary | Rule::prefix => "a value such as `order.total`, `3 days` or `\"text\"`",
+        Rule::infix
+        | Rule::or_op
+        | Rule::and_op
+        | Rule::in_op
+        | Rule::eq
+        | Rule::ne
+        | Rule::le
+        | Rule::ge
+        | Rule::lt
+        | Rule::gt
+        | Rule::coalesce
+        | Rule::add
+        | Rule::sub
+        | Rule::mul
+        | Rule::div => "an operator",
+        Rule::not_op => "`not`",
+        Rule::neg => "`-`",
+        Rule::postfix | Rule::is_set | Rule::is_not_set => "`is set`",
+        Rule::call => "a function call such as `days_since(customer.last_order_date)`",
+        Rule::argument => "an argument",
+        Rule::path => "a name such as `order.total`",
+        Rule::list_lit => "a list such as `[\"it\", \"en\"]`",
+        Rule::money_lit | Rule::currency_sign | Rule::currency_code | Rule::decimal_digits => {
+            "an amount such as `€19.90`"
+        }
+        Rule::duration_lit | Rule::duration_unit => "a duration such as `3 days` or `4 hours`",
+        Rule::date_lit => "a date such as `2026-11-23`",
+        Rule::time_lit => "a time of day such as `09:00`",
+        Rule::percent_lit => "a percentage such as `50%`",
+        Rule::number_lit | Rule::int_lit => "a number",
+        Rule::bool_lit => "`true` or `false`",
+        Rule::text_lit | Rule::triple_text | Rule::double_text | Rule::single_text => {
+            "a text in quotes"
+        }
+        Rule::ident | Rule::ident_char | Rule::reserved => "a name",
+        Rule::template_text | Rule::t_node | Rule::t_raw | Rule::t_comment => "template text",
+        Rule::t_output | Rule::t_open => "`{{ … }}`",
+        Rule::t_close => "`}}` to close `{{`",
+        Rule::filter => "a filter such as `| money`",
+        Rule::t_if | Rule::t_if_open => "`{% if … %}`",
+        Rule::t_elif_open => "`{% elif … %}`",
+        Rule::t_else_tag => "`{% else %}`",
+        Rule::t_endif_tag => "`{% endif %}` to close the `{% if %}`",
+        Rule::t_for | Rule::t_for_open => "`{% for item in list %}`",
+        Rule::t_endfor_tag => "`{% endfor %}` to close the `{% for %}`",
+        Rule::tag_open => "`{%`",
+        Rule::tag_close => "`%}` to close the tag",
+    })
+}
+
+/// The offset of a quote opening a text that is never closed, if the error sits on one.
+fn unterminated_text(text: &str, position: usize) -> Option<usize> {
+    let rest = text.get(position..)?;
+    if rest.starts_with("\"\"\"") {
+        return (!rest.get(3..)?.contains("\"\"\"")).then_some(position);
+    }
+    let quote = rest.chars().next().filter(|ch| *ch == '"' || *ch == '\'')?;
+    let line = rest.get(1..)?.split('\n').next().unwrap_or("");
+    let mut escaped = false;
+    for ch in line.chars() {
+        if escaped {
+            escaped = false;
+        } else if ch == '\\' {
+            escaped = true;
+        } else if ch == quote {
+            return None;
+        }
+    }
+    Some(position)
+}
+
+/// The word or symbol at `position`, or `None` at the end of the text.
+fn found_token(text: &str, position: usize) -> Option<String> {
+    let rest = text.get(position..)?;
+    let first = rest.chars().next()?;
+    if first.is_alphanumeric() || first == '_' {
+        Some(
+            rest.chars()
+                .take_while(|ch| ch.is_alphanumeric() || *ch == '_' || *ch == '.')
+                .collect::<String>()
+                .trim_end_matches('.')
+                .to_string(),
+        )
+    } else if first == '\n' || first == '\r' {
+        Some(String::new())
+    } else {
+        Some(first.to_string())
+    }
+}
+
+/// The last word or symbol before `position`, skipping blanks and comments.
+fn previous_token(text: &str, position: usize) -> Option<String> {
+    let before = text.get(..position)?;
+    let mut lines: Vec<&str> = before.lines().collect();
+    if before.ends_with('\n') {
+        lines.push("");
+    }
+    while let Some(line) = lines.pop() {
+        let code = line.split("//").next().unwrap_or("").trim_end();
+        if code.is_empty() {
+            continue;
+        }
+        let last = code.chars().next_back()?;
+        let token: String = if last.is_alphanumeric() || last == '_' {
+            let mut word: Vec<char> = code
+                .chars()
+                .rev()
+                .take_while(|ch| ch.is_alphanumeric() || *ch == '_')
+                .collect();
+            word.reverse();
+            word.into_iter().collect()
+        } else {
+            last.to_string()
+        };
+        return Some(token);
+    }
+    None
+}

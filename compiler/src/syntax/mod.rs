@@ -1,0 +1,66 @@
+//! Source text to syntax tree: the pest grammar, error recovery and plain-language parse errors.
+//!
+//! [`parse_file`] never fails: it returns the declarations that parsed plus a diagnostic for each
+//! declaration that did not.
+
+pub mod ast;
+pub mod expected;
+pub mod parse;
+pub mod recovery;
+pub mod template;
+pub mod text;
+
+use pest::Parser;
+
+use crate::diagnostics::{Code, Diagnostic};
+use crate::source::FileId;
+
+mod generated {
+    #![allow(missing_docs)]
+    /// The parser generated from `grammar.pest`.
+    #[derive(pest_derive::Parser)]
+    #[grammar = "syntax/grammar.pest"]
+    pub struct JourneyParser;
+}
+
+pub use generated::{JourneyParser, Rule};
+
+/// Parses one file, resuming at the next top-level declaration after an error.
+pub fn parse_file(file: FileId, text: &str) -> (ast::File, Vec<Diagnostic>) {
+    pest::set_error_detail(true);
+    let mut diagnostics = Vec::new();
+    let mut declarations = Vec::new();
+    let starts = recovery::chunk_starts(text);
+    let ends = starts.iter().skip(1).copied().chain(std::iter::once(text.len()));
+    for (start, end) in starts.iter().copied().zip(ends) {
+        let Some(chunk_text) = text.get(start..end) else {
+            continue;
+        };
+        let ctx = parse::Ctx { file, base: start };
+        match JourneyParser::parse(Rule::chunk, chunk_text) {
+            Ok(mut pairs) => {
+                if let Some(root) = pairs.next() {
+                    declarations.extend(parse::chunk(ctx, root, &mut diagnostics));
+                }
+            }
+            Err(error) => {
+                diagnostics.push(expected::diagnostic(Code::Syntax, ctx, chunk_text, &error));
+            }
+        }
+    }
+    (ast::File { declarations }, diagnostics)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_prelude_parses() {
+        for file in journey_stdlib::PRELUDE {
+            let (parsed, diagnostics) = parse_file(FileId(0), file.text);
+            assert!(diagnostics.is_empty(), "{}: {diagnostics:#?}", file.name);
+            assert!(!parsed.declarations.is_empty());
+        }
+    }
+}

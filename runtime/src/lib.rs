@@ -1,0 +1,1 @@
+//! The durable runtime: coming with the bytecode and runtime issues.
