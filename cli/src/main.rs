@@ -1,1 +1,71 @@
-fn main(){}
+//! The `journey` command: the shell around the compiler. It reads files, picks the output
+//! format, and turns results into exit codes (0 clean, 1 problems found, 2 usage or I/O error).
+
+mod check;
+mod explain;
+mod files;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+/// Check, explain (and soon build, simulate and run) customer journeys.
+#[derive(Parser)]
+#[command(name = "journey", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Check journey files for errors and warnings (folders are searched for *.journey files).
+    Check(check::Args),
+    /// Print the long explanation of a diagnostic code, e.g. `journey explain J0102`.
+    Explain {
+        /// The code (`J0102`, `0102` or `unknown-field`).
+        code: String,
+    },
+}
+
+/// How diagnostics are printed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Reports with source excerpts, for people.
+    Human,
+    /// A JSON document (schema version 1, see docs/cli.md).
+    Json,
+    /// SARIF 2.1.0, for code-scanning tools.
+    Sarif,
+    /// GitHub Actions annotations.
+    Github,
+}
+
+/// When to colour human output.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    /// On a terminal, unless NO_COLOR is set.
+    Auto,
+    /// Always.
+    Always,
+    /// Never.
+    Never,
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => {
+            let _ = error.print();
+            return if error.use_stderr() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
+    match cli.command {
+        Command::Check(args) => check::run(&args),
+        Command::Explain { code } => explain::run(&code),
+    }
+}

@@ -1,9 +1,136 @@
 //! The journey compiler: parses `.journey` files, resolves names, checks types and the rules of
 //! journeys, and reports every problem as data ([`diagnostics::Diagnostic`]).
 //!
-//! It does no I/O: callers hand it a [`source::SourceMap`] (and a [`Loader`] for imports) and
-//! render the diagnostics it returns with [`diagnostics::render`].
+//! It does no I/O: callers hand it source texts (and a [`Loader`] for imports) and render the
+//! diagnostics it returns with [`diagnostics::render`].
 
+pub mod check;
 pub mod diagnostics;
+pub mod model;
+pub mod resolve;
 pub mod source;
 pub mod syntax;
+pub mod types;
+
+use std::collections::BTreeSet;
+
+use diagnostics::{Diagnostic, Severity};
+use source::{FileId, SourceMap};
+use syntax::ast::{self, Declaration};
+
+/// Finds the files that `import` declarations name. The CLI reads the disk; tests use maps.
+pub trait Loader {
+    /// The name and text of the file `path`, as written in an import of the file `importer`.
+    /// The name must identify the file (the same file imported twice is loaded once).
+    fn load(&self, importer: &str, path: &str) -> Result<(String, String), String>;
+}
+
+/// A loader for programs without imports: every import is reported as not found.
+pub struct NoImports;
+
+impl Loader for NoImports {
+    fn load(&self, _importer: &str, _path: &str) -> Result<(String, String), String> {
+        Err("imports are not available here".to_string())
+    }
+}
+
+/// The result of checking a program.
+#[derive(Debug)]
+pub struct Checked {
+    /// Every file read: the prelude, the given files and what they import.
+    pub sources: SourceMap,
+    /// Every problem found, sorted by file and position.
+    pub diagnostics: Vec<Diagnostic>,
+    /// Ids of the files given by the caller (not the prelude, not imports).
+    pub roots: Vec<FileId>,
+}
+
+impl Checked {
+    /// Number of diagnostics of a severity.
+    pub fn count(&self, severity: Severity) -> usize {
+        self.diagnostics.iter().filter(|d| d.severity == severity).count()
+    }
+}
+
+/// Checks the given files (name, text) as one program, with their imports and the prelude.
+pub fn check_files(files: Vec<(String, String)>, loader: &dyn Loader) -> Checked {
+    let mut sources = SourceMap::new();
+    let mut diagnostics = Vec::new();
+    let mut parsed: Vec<(FileId, ast::File, bool)> = Vec::new();
+    for prelude in journey_stdlib::PRELUDE {
+        let id = sources.add(prelude.name, prelude.text);
+        let (file, problems) = syntax::parse_file(id, prelude.text);
+        diagnostics.extend(problems);
+        parsed.push((id, file, true));
+    }
+    let mut roots = Vec::new();
+    let mut queue: Vec<FileId> = Vec::new();
+    for (name, text) in files {
+        if sources.find(&name).is_some() {
+            continue;
+        }
+        let id = sources.add(name, text);
+        roots.push(id);
+        queue.push(id);
+    }
+    // Parse the given files, then whatever they import, each file once.
+    let mut next = 0;
+    while let Some(id) = queue.get(next).copied() {
+        next += 1;
+        let Some(source) = sources.get(id) else {
+            continue;
+        };
+        let (name, text) = (source.name.clone(), source.text.clone());
+        let (file, problems) = syntax::parse_file(id, &text);
+        diagnostics.extend(problems);
+        for declaration in &file.declarations {
+            let Declaration::Import(import) = declaration else {
+                continue;
+            };
+            match loader.load(&name, &import.path.value) {
+                Ok((imported_name, imported_text)) => {
+                    if sources.find(&imported_name).is_none() {
+                        queue.push(sources.add(imported_name, imported_text));
+                    }
+                }
+                Err(reason) => diagnostics.push(diagnostics::syntax::import_not_found(
+                    import.path.span,
+                    &import.path.value,
+                    &reason,
+                )),
+            }
+        }
+        parsed.push((id, file, false));
+    }
+
+    let files: Vec<resolve::ParsedFile<'_>> = parsed
+        .iter()
+        .map(|(_, file, prelude)| resolve::ParsedFile {
+            file,
+            prelude: *prelude,
+        })
+        .collect();
+    let program = resolve::program(&files, &mut diagnostics);
+    let user_templates: BTreeSet<String> = parsed
+        .iter()
+        .filter(|(_, _, prelude)| !prelude)
+        .flat_map(|(_, file, _)| file.declarations.iter())
+        .filter_map(|declaration| match declaration {
+            Declaration::Template(template) => Some(template.name.name.clone()),
+            _ => None,
+        })
+        .collect();
+    check::program(&program, &user_templates, &mut diagnostics);
+    diagnostics::sort(&mut diagnostics);
+    diagnostics.dedup();
+    Checked {
+        sources,
+        diagnostics,
+        roots,
+    }
+}
+
+/// Checks one text with the prelude, without imports.
+pub fn check_source(name: &str, text: &str) -> Checked {
+    check_files(vec![(name.to_string(), text.to_string())], &NoImports)
+}

@@ -26,8 +26,40 @@ impl Ctx {
     /// The file span of a pair.
     pub fn span(&self, pair: &Pair<'_, Rule>) -> Span {
         let span = pair.as_span();
-        Span::new(self.file, self.base + span.start(), self.base + span.end())
+        let len = trim_trivia(pair.as_str()).len();
+        Span::new(self.file, self.base + span.start(), self.base + span.start() + len)
     }
+}
+
+/// The text without trailing blanks and comments, which pest includes in the span of a rule
+/// that ends with an optional part.
+fn trim_trivia(text: &str) -> &str {
+    let mut text = text.trim_end();
+    loop {
+        let line_start = text.rfind('\n').map_or(0, |idx| idx + 1);
+        let line = text.get(line_start..).unwrap_or("");
+        match comment_start(line) {
+            Some(idx) => text = text.get(..line_start + idx).unwrap_or(text).trim_end(),
+            None => return text,
+        }
+    }
+}
+
+/// Where a `//` comment starts in a line, outside quotes.
+fn comment_start(line: &str) -> Option<usize> {
+    let mut quote: Option<char> = None;
+    let mut previous = ' ';
+    for (idx, ch) in line.char_indices() {
+        match quote {
+            Some(open) if ch == open && previous != '\\' => quote = None,
+            Some(_) => {}
+            None if ch == '"' || ch == '\'' => quote = Some(ch),
+            None if ch == '/' && previous == '/' => return Some(idx - 1),
+            None => {}
+        }
+        previous = ch;
+    }
+    None
 }
 
 /// Builds the declarations of one parsed chunk; template texts may add diagnostics.
