@@ -119,4 +119,15 @@ pub struct Program<'a> {
     pub customer: Option<RecordId>,
     /// The shop record.
     pub shop: Option<RecordId>,
+    /// Names of declarations that did not parse: their uses are not reported as unknown.
+    pub broken: std::collections::BTreeSet<String>,
+    /// Whether some journey did not parse (so unused templates cannot be told).
+    pub has_broken_journey: bool,
+}
+
+impl Program<'_> {
+    /// Whether `name` belongs to a declaration that did not parse.
+    pub fn is_broken(&self, name: &str) -> bool {
+        self.broken.contains(name)
+    }
 }

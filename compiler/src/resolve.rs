@@ -65,6 +65,12 @@ pub fn program<'a>(files: &[ParsedFile<'a>], diagnostics: &mut Vec<Diagnostic>) 
             schema_decls.push((schema, id));
         }
     }
+    for parsed in files {
+        for (keyword, name) in &parsed.file.broken {
+            program.broken.insert(name.clone());
+            program.has_broken_journey |= keyword == "journey";
+        }
+    }
     program.customer = program.schemas.id("customer");
     program.shop = program.schemas.id("shop");
 
@@ -163,6 +169,7 @@ pub fn resolve_type(program: &Program<'_>, written: &TypeExpr, diagnostics: &mut
             Some(ty) => ty,
             None => match program.schemas.id(&ident.name) {
                 Some(id) => Type::Record(id),
+                None if program.is_broken(&ident.name) => Type::Unknown,
                 None => {
                     let candidates = Type::BUILTIN_NAMES
                         .iter()

@@ -35,6 +35,7 @@ pub fn templates(
             Some(layout) if layout.name == "none" => false,
             Some(layout) => match program.layouts.get(&layout.name) {
                 Some(found) => layout_prints(found),
+                None if program.is_broken(&layout.name) => true,
                 None => {
                     let candidates: Vec<&str> = program
                         .layouts
@@ -59,7 +60,7 @@ pub fn templates(
         {
             diagnostics.push(wording::missing_unsubscribe(template));
         }
-        if user_templates.contains(name) && !sent.contains(name) {
+        if user_templates.contains(name) && !sent.contains(name) && !program.has_broken_journey {
             diagnostics.push(wording::unused_template(&template.name));
         }
     }

@@ -139,7 +139,7 @@ impl<'p, 'a, 'd, 's> JourneyChecker<'p, 'a, 'd, 's> {
                 }
             }
             TriggerKind::Segment(name) => {
-                if !self.program().segments.contains_key(&name.name) {
+                if !self.program().segments.contains_key(&name.name) && !self.program().is_broken(&name.name) {
                     let candidates: Vec<&str> = self.program().segments.keys().map(String::as_str).collect();
                     self.report(names::unknown_segment(name, candidates));
                 }
@@ -151,6 +151,7 @@ impl<'p, 'a, 'd, 's> JourneyChecker<'p, 'a, 'd, 's> {
     fn event_match(&mut self, event_match: &EventMatch, scope: &Scope) -> Type {
         let ty = match self.program().schemas.event(&event_match.event.name) {
             Some(id) => Type::Record(id),
+            None if self.program().is_broken(&event_match.event.name) => Type::Unknown,
             None => {
                 let candidates: Vec<&str> = self.program().schemas.event_names().collect();
                 self.report(names::unknown_event(&event_match.event, candidates));
@@ -355,6 +356,9 @@ impl<'p, 'a, 'd, 's> JourneyChecker<'p, 'a, 'd, 's> {
             template_scope.bind(&name.name, typed.ty, name.span);
         }
         let Some(template) = self.program().templates.get(&template_name.name).copied() else {
+            if self.program().is_broken(&template_name.name) {
+                return;
+            }
             let candidates: Vec<&str> = self.program().templates.keys().map(String::as_str).collect();
             self.report(names::unknown_template(template_name, candidates));
             return;

@@ -29,6 +29,46 @@ pub fn unexpected(
     diagnostic
 }
 
+/// A declaration whose `{` is never closed.
+pub fn unclosed_declaration(head: Span, head_text: &str, insert_at: Span) -> Diagnostic {
+    Diagnostic::new(
+        Code::Syntax,
+        format!("`{head_text}` is never closed with `}}`"),
+        Label::new(head, "this declaration is not closed"),
+    )
+    .with_fix("add `}` at its end", insert_at, "\n}")
+}
+
+/// A `{% if %}` or `{% for %}` without its closing tag.
+pub fn unclosed_tag(open: Span, tag: &str, closer: &str) -> Diagnostic {
+    Diagnostic::new(
+        Code::TemplateSyntax,
+        format!("`{tag}` is never closed"),
+        Label::new(open, "opened here"),
+    )
+    .with_help(format!("add `{closer}` where the repeated or conditional part ends"))
+}
+
+/// A word that looks like a misspelled keyword.
+pub fn misspelled_keyword(code: Code, span: Span, word: &str, keyword: &str) -> Diagnostic {
+    Diagnostic::new(
+        code,
+        format!("unknown word `{word}`"),
+        Label::new(span, "not a keyword here"),
+    )
+    .with_fix(format!("did you mean `{keyword}`?"), span, keyword)
+}
+
+/// `=` where `==` was meant.
+pub fn single_equals(code: Code, span: Span) -> Diagnostic {
+    Diagnostic::new(
+        code,
+        "`=` stores a value; to compare, write `==`",
+        Label::new(span, "comparison written with one `=`"),
+    )
+    .with_fix("write `==`", span, "==")
+}
+
 /// A text in quotes that is never closed.
 pub fn unterminated_text(open: Span, quote: &str) -> Diagnostic {
     Diagnostic::new(

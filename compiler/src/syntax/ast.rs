@@ -19,6 +19,9 @@ pub struct Ident {
 pub struct File {
     /// The declarations that parsed; broken ones are left out (their diagnostics explain why).
     pub declarations: Vec<Declaration>,
+    /// Keyword and name of each declaration that did not parse (`("template", "welcome")`), so
+    /// later phases do not report its uses as unknown.
+    pub broken: Vec<(String, String)>,
 }
 
 /// A top-level declaration.

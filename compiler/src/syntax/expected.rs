@@ -16,18 +16,26 @@ use crate::source::Span;
 
 /// A diagnostic for a pest error in `text`, the slice parsed at `ctx`.
 pub fn diagnostic(code: Code, ctx: Ctx, text: &str, error: &Error<Rule>) -> Diagnostic {
-    let position = match error.location {
+    let reported = match error.location {
         InputLocation::Pos(pos) => pos,
         InputLocation::Span((start, _)) => start,
     };
+    let position = error
+        .parse_attempts()
+        .map_or(reported, |attempts| attempts.max_position.max(reported))
+        .min(text.len());
+    let at = |start: usize, end: usize| Span::new(ctx.file, ctx.base + start, ctx.base + end);
     if let Some(open) = unterminated_text(text, position) {
-        let span = Span::new(ctx.file, ctx.base + open, ctx.base + open + 1);
-        let quote = text.get(open..open + 3).filter(|q| *q == "\"\"\"").unwrap_or(
-            text.get(open..open + 1).unwrap_or("\""),
-        );
-        return wording::unterminated_text(span, quote);
+        let quote = if text.get(open..open + 3) == Some("\"\"\"") { "\"\"\"" } else { text.get(open..open + 1).unwrap_or("\"") };
+        return wording::unterminated_text(at(open, open + quote.len()), quote);
+    }
+    if code == Code::TemplateSyntax {
+        if let Some((open, tag, closer)) = unclosed_tag(text, position) {
+            return wording::unclosed_tag(at(open, open + tag.len()), &tag, closer);
+        }
     }
     let mut phrases = BTreeSet::new();
+    let mut keywords = BTreeSet::new();
     if let ErrorVariant::ParsingError { positives, .. } = &error.variant {
         for rule in positives {
             if let Some(phrase) = phrase(*rule) {
@@ -38,21 +46,52 @@ pub fn diagnostic(code: Code, ctx: Ctx, text: &str, error: &Error<Rule>) -> Diag
     if let Some(attempts) = error.parse_attempts() {
         for token in attempts.expected_tokens() {
             let token = token.to_string();
-            let is_literal = !token.is_empty() && !token.contains("..") && token != "BUILTIN_RULE";
-            if is_literal {
+            if is_meaningful_token(&token) {
+                if token.chars().all(|ch| ch.is_ascii_lowercase()) {
+                    keywords.insert(token.clone());
+                }
                 phrases.insert(Expectation::from_token(&token));
             }
         }
     }
     let expected = summarize(phrases);
     let found = found_token(text, position);
-    let found_span = Span::new(
-        ctx.file,
-        ctx.base + position,
-        ctx.base + position + found.as_ref().map_or(0, |token| token.len()),
-    );
+    let found_len = found.as_ref().map_or(0, String::len);
+    let found_span = at(position, position + found_len);
     let previous = previous_token(text, position);
-    wording::unexpected(code, found_span, &expected, found.as_deref(), previous.as_deref())
+
+    if found.is_none() && expected.iter().any(|e| e == "`}`") {
+        let head_end = text.find('\n').unwrap_or(text.len()).min(text.find('{').unwrap_or(text.len()));
+        let head = text.get(..head_end).unwrap_or("").trim_end();
+        let insert_at = text.trim_end().len();
+        return wording::unclosed_declaration(at(0, head.len()), head, at(insert_at, insert_at));
+    }
+    if let Some(word) = found.as_deref().filter(|w| w.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')) {
+        let same_start = keywords.iter().map(String::as_str).filter(|k| k.get(..1) == word.get(..1));
+        if let Some(keyword) = crate::diagnostics::suggest::closest(word, same_start) {
+            return wording::misspelled_keyword(code, found_span, word, keyword);
+        }
+    }
+    if found.as_deref() == Some("=") && text.get(position..position + 2) != Some("=>") {
+        return wording::single_equals(code, found_span);
+    }
+    let quote_closed_early = position > 0
+        && text.get(position - 1..position) == Some("\"")
+        && found.as_deref().is_some_and(|w| w.chars().next().is_some_and(char::is_alphanumeric));
+    let mut diagnostic = wording::unexpected(code, found_span, &expected, found.as_deref(), previous.as_deref());
+    if quote_closed_early {
+        diagnostic = diagnostic.with_note(
+            "the `\"` before this word closed the text; inside `{{ }}` in a one-line text, write texts in single quotes: 'amico'",
+        );
+    }
+    diagnostic
+}
+
+fn is_meaningful_token(token: &str) -> bool {
+    !token.is_empty()
+        && !token.contains("..")
+        && !token.chars().all(char::is_whitespace)
+        && !matches!(token, "//" | "/*" | "_" | "-" | "{{-" | "{%-" | "-}}" | "-%}" | "\"\"\"" | "\"" | "'")
 }
 
 /// What the parser wanted, ranked so the most helpful phrase comes first.
@@ -64,8 +103,9 @@ struct Expectation {
 
 impl Expectation {
     fn from(phrase: &str) -> Expectation {
+        let rank = if phrase == "an operator" || phrase == "`is set`" { 5 } else { 1 };
         Expectation {
-            rank: 1,
+            rank,
             phrase: phrase.to_string(),
         }
     }
@@ -76,29 +116,82 @@ impl Expectation {
                 "a step such as `send`, `wait` or `if`".to_string()
             }
             "when" | "once" | "again" | "every" | "exclusive" => {
-                "a journey rule such as `when` or `once`".to_string()
+                "a step such as `send`, `wait` or `if`".to_string()
             }
             "import" | "event" | "record" | "customer" | "segment" | "builtin" | "layout"
             | "policy" | "template" | "journey" => {
                 "a declaration such as `event`, `template` or `journey`".to_string()
             }
-            "==" | "!=" | "<" | "<=" | ">" | ">=" | "+" | "-" | "*" | "/" | "??" | "or" | "and"
-            | "in" | "is" => "an operator".to_string(),
+            "==" | "!=" | "<" | "<=" | ">" | ">=" | "+" | "*" | "/" | "??" | "or" | "and"
+            | "in" | "is" | "." | "|" => "an operator".to_string(),
             "up" => "`up to`".to_string(),
+            "since" => "`since entry`".to_string(),
             other => format!("`{other}`"),
         };
-        let rank = if phrase.starts_with('`') { 0 } else { 2 };
+        let rank = match phrase.as_str() {
+            "an operator" => 5,
+            "`,`" | "`(`" => 4,
+            p if p.starts_with('`') => 0,
+            _ => 2,
+        };
         Expectation { rank, phrase }
     }
 }
 
+/// Most helpful phrases first, each once, without phrases that another one already says, at most five.
 fn summarize(phrases: BTreeSet<Expectation>) -> Vec<String> {
+    let journey_level = [
+        "`exclusive` and a group name",
+        "`exit when` and an event",
+        "a goal such as `goal converted when coupon_redeemed within 7 days`",
+        "a trigger such as `when order_placed as order`",
+        "an entry rule such as `once`, `once per order.order_id` or `again after 30 days`",
+    ];
+    let has_step = phrases.iter().any(|e| e.phrase.starts_with("a step"));
+    let mut ordered: Vec<Expectation> = phrases.into_iter().collect();
+    ordered.sort();
+    let all: Vec<String> = ordered.iter().map(|e| e.phrase.clone()).collect();
     let mut seen = BTreeSet::new();
-    phrases
+    let mut out: Vec<String> = ordered
         .into_iter()
-        .filter(|expectation| seen.insert(expectation.phrase.clone()))
-        .map(|expectation| expectation.phrase)
-        .collect()
+        .map(|e| e.phrase)
+        .filter(|phrase| !(has_step && journey_level.contains(&phrase.as_str())))
+        .filter(|phrase| {
+            !all.iter().any(|other| other != phrase && other.starts_with(phrase.as_str()))
+        })
+        .filter(|phrase| seen.insert(phrase.clone()))
+        .collect();
+    let meaningful = out.iter().filter(|p| p.as_str() != "an operator").count();
+    if meaningful > 0 {
+        out.retain(|p| p != "an operator" && p != "`is set`" && p != "`,`" && p != "`(`");
+    }
+    out.truncate(5);
+    out
+}
+
+/// For a template that ends inside `{% if %}` or `{% for %}`: the opening tag and its closer.
+fn unclosed_tag(text: &str, position: usize) -> Option<(usize, String, &'static str)> {
+    if position < text.trim_end().len() {
+        return None;
+    }
+    let mut open: Vec<(usize, String, &'static str)> = Vec::new();
+    let mut rest = 0;
+    while let Some(found) = text.get(rest..).and_then(|tail| tail.find("{%")) {
+        let start = rest + found;
+        let end = text.get(start..).and_then(|tail| tail.find("%}")).map_or(text.len(), |e| start + e + 2);
+        let tag = text.get(start..end).unwrap_or("");
+        let word = tag.trim_start_matches("{%").trim_start_matches('-').split_whitespace().next().unwrap_or("");
+        match word {
+            "if" => open.push((start, tag.to_string(), "{% endif %}")),
+            "for" => open.push((start, tag.to_string(), "{% endfor %}")),
+            "endif" | "endfor" => {
+                open.pop();
+            }
+            _ => {}
+        }
+        rest = end.max(start + 2);
+    }
+    open.pop()
 }
 
 /// The phrase for a rule, or `None` for rules that never stand alone in an error.

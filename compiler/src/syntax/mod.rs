@@ -30,6 +30,7 @@ pub fn parse_file(file: FileId, text: &str) -> (ast::File, Vec<Diagnostic>) {
     pest::set_error_detail(true);
     let mut diagnostics = Vec::new();
     let mut declarations = Vec::new();
+    let mut broken = Vec::new();
     let starts = recovery::chunk_starts(text);
     let ends = starts.iter().skip(1).copied().chain(std::iter::once(text.len()));
     for (start, end) in starts.iter().copied().zip(ends) {
@@ -45,10 +46,25 @@ pub fn parse_file(file: FileId, text: &str) -> (ast::File, Vec<Diagnostic>) {
             }
             Err(error) => {
                 diagnostics.push(expected::diagnostic(Code::Syntax, ctx, chunk_text, &error));
+                broken.extend(declaration_head(chunk_text));
             }
         }
     }
-    (ast::File { declarations }, diagnostics)
+    (
+        ast::File {
+            declarations,
+            broken,
+        },
+        diagnostics,
+    )
+}
+
+/// Keyword and name at the start of a chunk: `template welcome: …` -> ("template", "welcome").
+fn declaration_head(chunk: &str) -> Option<(String, String)> {
+    let mut words = chunk.split(|ch: char| !(ch.is_alphanumeric() || ch == '_'));
+    let keyword = words.next()?.to_string();
+    let name = words.find(|word| !word.is_empty())?.to_string();
+    Some((keyword, name))
 }
 
 #[cfg(test)]
