@@ -1,5 +1,6 @@
 //! `journey explain J0102`: prints the section of docs/errors.md for a code.
 
+use std::io::Write;
 use std::process::ExitCode;
 
 use journey_compiler::diagnostics::Code;
@@ -25,9 +26,12 @@ pub fn run(text: &str) -> ExitCode {
         eprintln!("error: `{text}` is not a diagnostic code; codes look like `J0102` (see docs/errors.md)");
         return ExitCode::from(2);
     };
-    match section(code) {
-        Some(section) => println!("{section}"),
-        None => println!("{} {}: {}", code.id(), code.name(), code.summary()),
-    }
+    let text = match section(code) {
+        Some(section) => section,
+        None => format!("{} {}: {}", code.id(), code.name(), code.summary()),
+    };
+    // A closed pipe (`journey explain J0102 | head`) is not an error worth reporting.
+    let mut stdout = std::io::stdout().lock();
+    let _ = writeln!(stdout, "{text}");
     ExitCode::SUCCESS
 }

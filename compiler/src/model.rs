@@ -109,6 +109,8 @@ pub struct Program<'a> {
     pub templates: BTreeMap<String, &'a ast::Template>,
     /// Journeys by name.
     pub journeys: BTreeMap<String, &'a ast::Journey>,
+    /// Every journey declaration, duplicates included (each is checked).
+    pub all_journeys: Vec<&'a ast::Journey>,
     /// Segments by name.
     pub segments: BTreeMap<String, &'a ast::Segment>,
     /// Layouts by name.

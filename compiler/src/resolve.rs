@@ -115,6 +115,7 @@ pub fn program<'a>(files: &[ParsedFile<'a>], diagnostics: &mut Vec<Diagnostic>) 
                     }
                 }
                 Declaration::Journey(journey) => {
+                    program.all_journeys.push(journey);
                     if claim("journey", &journey.name, diagnostics) {
                         program.journeys.insert(journey.name.name.clone(), journey);
                     }

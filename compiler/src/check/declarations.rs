@@ -113,6 +113,8 @@ pub fn layouts_and_segments(program: &Program<'_>, diagnostics: &mut Vec<Diagnos
         program,
         diagnostics,
         send_site: None,
+        bound_in_journey: Default::default(),
+        reported: Default::default(),
     };
     for layout in program.layouts.values() {
         let scope = base_scope(program, layout.name.span);
@@ -132,6 +134,8 @@ pub fn policies(program: &Program<'_>, diagnostics: &mut Vec<Diagnostic>) {
         program,
         diagnostics,
         send_site: None,
+        bound_in_journey: Default::default(),
+        reported: Default::default(),
     };
     for policy in &program.policies {
         if policy.name.name != "marketing" {
@@ -146,7 +150,7 @@ pub fn policies(program: &Program<'_>, diagnostics: &mut Vec<Diagnostic>) {
             if let Some(zone) = &quiet.zone {
                 if <chrono_tz::Tz as std::str::FromStr>::from_str(&zone.value).is_err() {
                     let candidates = chrono_tz::TZ_VARIANTS.iter().map(|tz| tz.name());
-                    let suggestion = crate::diagnostics::suggest::closest(&zone.value, candidates);
+                    let suggestion = crate::diagnostics::suggest::closest_within(&zone.value, candidates, 2);
                     checker.diagnostics.push(crate::diagnostics::journeys::unknown_time_zone(zone.span, &zone.value, suggestion));
                 }
             }

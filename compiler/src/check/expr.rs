@@ -41,6 +41,11 @@ pub struct ExprChecker<'p, 'a, 'd> {
     pub diagnostics: &'d mut Vec<Diagnostic>,
     /// Set while checking a template at a send step.
     pub send_site: Option<SendSite>,
+    /// Names the current journey binds somewhere (a wait's `as shipment`), with where: using
+    /// one before it is bound is "not known yet" rather than "unknown".
+    pub bound_in_journey: std::collections::BTreeMap<String, Span>,
+    /// Names already reported as unknown at a send step.
+    pub reported: std::collections::BTreeSet<(String, Span)>,
 }
 
 impl ExprChecker<'_, '_, '_> {
@@ -84,7 +89,7 @@ impl ExprChecker<'_, '_, '_> {
     /// Reports a time of day out of range.
     pub fn time_of_day(&mut self, time: &crate::syntax::ast::TimeOfDay) {
         if time.hour > 23 || time.minute > 59 {
-            let written = format!("{:02}:{:02}", time.hour, time.minute);
+            let written = format!("{}:{:02}", time.hour, time.minute);
             self.diagnostics
                 .push(literal::invalid_literal(time.span, &written, "time of day", "09:00"));
         }
@@ -196,12 +201,22 @@ impl ExprChecker<'_, '_, '_> {
     }
 
     fn unknown_root(&mut self, head: &crate::syntax::ast::Ident, scope: &Scope) {
+        // One report per name and send step, however often the template uses it.
+        if let Some(site) = &self.send_site {
+            if !self.reported.insert((head.name.clone(), site.span)) {
+                return;
+            }
+        }
         if let Some(missing) = scope.missing.get(&head.name) {
             self.diagnostics.push(names::not_in_scope(
                 head,
                 missing,
                 self.send_site.as_ref(),
             ));
+            return;
+        }
+        if let Some(bound_at) = self.bound_in_journey.get(&head.name) {
+            self.diagnostics.push(names::not_yet_known(head, *bound_at, self.send_site.as_ref()));
             return;
         }
         let is_event = self.program.schemas.event(&head.name).is_some();
@@ -249,6 +264,19 @@ impl ExprChecker<'_, '_, '_> {
                     }
                 }
                 Err(diagnostic) => self.diagnostics.push(*diagnostic),
+            }
+        } else if let Some(signature) = overloads.iter().find(|s| {
+            let present: Vec<_> = args
+                .iter()
+                .map(|(name, expr, typed)| (*name, *expr, Typed::of(typed.ty.present().clone())))
+                .collect();
+            self.bind_arguments(s, &present).is_ok_and(|problems| problems.is_empty())
+        }) {
+            // Only missing values stand in the way: say so.
+            if let Ok(problems) = self.bind_arguments(signature, &args) {
+                for (expr, param_name, param_ty, arg_ty) in problems {
+                    self.report_argument(call, expr, &param_name, &param_ty, arg_ty);
+                }
             }
         } else {
             let accepted: Vec<String> = overloads.iter().map(|s| self.signature_text(&call.name.name, s)).collect();

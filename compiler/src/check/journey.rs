@@ -24,12 +24,60 @@ pub fn check(program: &Program<'_>, journey: &Journey, sent: &mut SentTemplates,
             program,
             diagnostics,
             send_site: None,
+            bound_in_journey: bindings(&journey.steps),
+            reported: Default::default(),
         },
         journey,
         sent,
         first_send: None,
     };
     checker.run();
+}
+
+/// Every name a wait binds in these steps, with the first place it is bound.
+fn bindings(steps: &[Step]) -> std::collections::BTreeMap<String, Span> {
+    let mut found = std::collections::BTreeMap::new();
+    let mut add = |event: &EventMatch| {
+        let name = event.bound_name();
+        found.entry(name.name.clone()).or_insert(name.span);
+    };
+    fn walk(steps: &[Step], add: &mut dyn FnMut(&EventMatch)) {
+        for step in steps {
+            match &step.kind {
+                StepKind::WaitFor { event, timeout, .. } => {
+                    add(event);
+                    if let Some(block) = timeout {
+                        walk(&block.steps, add);
+                    }
+                }
+                StepKind::WaitAny { branches, timeout, .. } => {
+                    for branch in branches {
+                        add(&branch.event);
+                        walk(&branch.block.steps, add);
+                    }
+                    if let Some(block) = timeout {
+                        walk(&block.steps, add);
+                    }
+                }
+                StepKind::If { then, otherwise, .. } => {
+                    walk(&then.steps, add);
+                    if let Some(block) = otherwise {
+                        walk(&block.steps, add);
+                    }
+                }
+                StepKind::Split(branches) => {
+                    for branch in branches {
+                        if let Some(block) = &branch.block {
+                            walk(&block.steps, add);
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    walk(steps, &mut add);
+    found
 }
 
 struct JourneyChecker<'p, 'a, 'd, 's> {
@@ -184,7 +232,7 @@ impl<'p, 'a, 'd, 's> JourneyChecker<'p, 'a, 'd, 's> {
     fn zone(&mut self, zone: &Text) {
         if chrono_tz::Tz::from_str(&zone.value).is_err() {
             let candidates = chrono_tz::TZ_VARIANTS.iter().map(|tz| tz.name());
-            let suggestion = crate::diagnostics::suggest::closest(&zone.value, candidates);
+            let suggestion = crate::diagnostics::suggest::closest_within(&zone.value, candidates, 2);
             self.report(wording::unknown_time_zone(zone.span, &zone.value, suggestion));
         }
     }
@@ -252,7 +300,11 @@ impl<'p, 'a, 'd, 's> JourneyChecker<'p, 'a, 'd, 's> {
                     }
                     None => Some(scope),
                 };
-                Scope::join(Some(arrived), timed_out, step.span, "when this wait times out")
+                let wait_line = Span {
+                    end: up_to.map_or(event.span.end, |d| d.span.end),
+                    ..step.span
+                };
+                Scope::join(Some(arrived), timed_out, wait_line, "when this wait times out")
             }
             StepKind::WaitAny { up_to, branches, timeout } => {
                 let mut joined: Option<Option<Scope>> = None;
@@ -293,8 +345,12 @@ impl<'p, 'a, 'd, 's> JourneyChecker<'p, 'a, 'd, 's> {
                 Scope::join(after_then, after_else, step.span, "when the condition is false")
             }
             StepKind::Split(branches) => {
+                let invalid: Vec<_> = branches.iter().filter(|b| b.basis_points == u32::MAX).collect();
+                for branch in &invalid {
+                    self.report(crate::diagnostics::syntax::invalid_percentage(branch.percent_span));
+                }
                 let total: u64 = branches.iter().map(|b| u64::from(b.basis_points)).sum();
-                if total != 10_000 {
+                if invalid.is_empty() && total != 10_000 {
                     self.report(wording::split_not_hundred(step.span, branches, total));
                 }
                 let mut joined: Option<Option<Scope>> = None;

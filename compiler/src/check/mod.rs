@@ -15,7 +15,7 @@ use crate::model::Program;
 /// Runs every check on `program`; `user_templates` names templates declared outside the prelude.
 pub fn program(program: &Program<'_>, user_templates: &BTreeSet<String>, diagnostics: &mut Vec<Diagnostic>) {
     let mut sent = journey::SentTemplates::new();
-    for journey in program.journeys.values() {
+    for journey in &program.all_journeys {
         journey::check(program, journey, &mut sent, diagnostics);
     }
     declarations::templates(program, &sent, user_templates, diagnostics);

@@ -211,11 +211,11 @@ pub fn channel_mismatch(span: Span, channel: Channel, template: &Template) -> Di
     .with_fix(format!("send it as {}", with_article(template.channel.keyword())), span, template.channel.keyword())
 }
 
-fn with_article(word: &str) -> String {
-    if word.starts_with(['a', 'e', 'i', 'o', 'u']) {
-        format!("an {word}")
-    } else {
-        format!("a {word}")
+fn with_article(channel: &str) -> String {
+    match channel {
+        "sms" => "an SMS".to_string(),
+        "email" => "an email".to_string(),
+        other => format!("a {other}"),
     }
 }
 

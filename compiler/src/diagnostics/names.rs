@@ -82,6 +82,27 @@ pub fn not_in_scope(head: &Ident, missing: &Missing, send_site: Option<&SendSite
     ))
 }
 
+/// A name used before the step that binds it.
+pub fn not_yet_known(head: &Ident, bound_at: Span, send_site: Option<&SendSite>) -> Diagnostic {
+    let message = match send_site {
+        Some(site) => format!(
+            "template `{}` uses `{}`, which is not known yet where it is sent",
+            site.template, head.name
+        ),
+        None => format!("`{}` is not known yet at this step", head.name),
+    };
+    let mut diagnostic = Diagnostic::new(
+        Code::NotInScope,
+        message,
+        Label::new(head.span, format!("`{}` does not exist yet here", head.name)),
+    )
+    .with_label(bound_at, "it is known only after this wait");
+    if let Some(site) = send_site {
+        diagnostic = diagnostic.with_label(site.span, "sent here");
+    }
+    diagnostic.with_help(format!("move this step after the wait that binds `{}`", head.name))
+}
+
 /// A name that is not known at all.
 pub fn unknown_name<'a>(
     head: &Ident,

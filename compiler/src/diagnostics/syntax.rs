@@ -89,6 +89,16 @@ pub fn invalid_literal(span: Span, what: &str, why: &str, example: &str) -> Diag
     .with_help(format!("write a {why} such as `{example}`"))
 }
 
+/// A percentage with more than two decimals.
+pub fn invalid_percentage(span: Span) -> Diagnostic {
+    Diagnostic::new(
+        Code::InvalidLiteral,
+        "a percentage may have at most two decimals",
+        Label::new(span, "too precise"),
+    )
+    .with_help("round it, e.g. `33.33%`")
+}
+
 /// An imported file that could not be read.
 pub fn import_not_found(span: Span, path: &str, reason: &str) -> Diagnostic {
     Diagnostic::new(

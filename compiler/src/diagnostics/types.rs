@@ -112,7 +112,7 @@ pub fn not_printable(span: Span, ty: &str) -> Diagnostic {
         format!("{} cannot be printed as text", article(ty)),
         Label::new(span, format!("this is {}", article(ty))),
     )
-    .with_help("print one of its fields (e.g. `order.order_id`), or loop over a list with `{% for item in list %}`")
+    .with_help("print one of its fields, or loop over a list with `{% for item in list %}…{% endfor %}`")
 }
 
 /// Reading a field of something that has none.

@@ -25,7 +25,11 @@ pub fn diagnostic(code: Code, ctx: Ctx, text: &str, error: &Error<Rule>) -> Diag
         .map_or(reported, |attempts| attempts.max_position.max(reported))
         .min(text.len());
     let at = |start: usize, end: usize| Span::new(ctx.file, ctx.base + start, ctx.base + end);
-    if let Some(open) = unterminated_text(text, position) {
+    let unclosed_triple = (text.matches("\"\"\"").count() % 2 == 1).then(|| text.rfind("\"\"\"")).flatten();
+    if let Some(open) = unclosed_triple
+        .or_else(|| unterminated_text(text, position))
+        .or_else(|| open_quote_on_line(text, position))
+    {
         let quote = if text.get(open..open + 3) == Some("\"\"\"") { "\"\"\"" } else { text.get(open..open + 1).unwrap_or("\"") };
         return wording::unterminated_text(at(open, open + quote.len()), quote);
     }
@@ -37,9 +41,13 @@ pub fn diagnostic(code: Code, ctx: Ctx, text: &str, error: &Error<Rule>) -> Diag
     let mut phrases = BTreeSet::new();
     let mut keywords = BTreeSet::new();
     if let ErrorVariant::ParsingError { positives, .. } = &error.variant {
-        for rule in positives {
-            if let Some(phrase) = phrase(*rule) {
-                phrases.insert(Expectation::from(phrase));
+        // pest's positives belong to the position it reported; use them only if that is where
+        // the message points.
+        if position == reported {
+            for rule in positives {
+                if let Some(phrase) = phrase(*rule) {
+                    phrases.insert(Expectation::from(phrase));
+                }
             }
         }
     }
@@ -336,6 +344,30 @@ fn unterminated_text(text: &str, position: usize) -> Option<usize> {
         }
     }
     Some(position)
+}
+
+/// The offset of a quote, on the line of `position`, that opens a text no later quote closes.
+fn open_quote_on_line(text: &str, position: usize) -> Option<usize> {
+    let line_start = text.get(..position)?.rfind('\n').map_or(0, |idx| idx + 1);
+    let line_end = text.get(position..)?.find('\n').map_or(text.len(), |idx| position + idx);
+    let line = text.get(line_start..line_end)?;
+    if line.contains("\"\"\"") {
+        return None;
+    }
+    let mut open: Option<(usize, char)> = None;
+    let mut escaped = false;
+    for (idx, ch) in line.char_indices() {
+        match open {
+            _ if escaped => escaped = false,
+            Some(_) if ch == '\\' => escaped = true,
+            Some((_, quote)) if ch == quote => open = None,
+            Some(_) => {}
+            None if ch == '"' => open = Some((idx, ch)),
+            None if ch == '/' && line.get(idx + 1..idx + 2) == Some("/") => break,
+            None => {}
+        }
+    }
+    open.map(|(idx, _)| line_start + idx)
 }
 
 /// The word or symbol at `position`, or `None` at the end of the text.

@@ -78,7 +78,7 @@ impl Builder<'_, '_> {
                     Cleaner::Triple(layout) => layout.clean(self.inner, range.start(), range.end()),
                     Cleaner::Escaped => text::unescape(pair.as_str()),
                 };
-                Some(TemplateNode::Raw { text, span })
+                (!text.is_empty()).then_some(TemplateNode::Raw { text, span })
             }
             Rule::t_output => {
                 let mut expr = None;

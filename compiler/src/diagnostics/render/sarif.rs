@@ -39,7 +39,7 @@ pub fn render(diagnostics: &[Diagnostic], sources: &SourceMap) -> String {
                 "id": code.id(),
                 "name": code.name(),
                 "shortDescription": { "text": code.summary() },
-                "helpUri": format!("{HELP_BASE}#{}", code.id().to_lowercase()),
+                "helpUri": format!("{HELP_BASE}#{}-{}", code.id().to_lowercase(), code.name()),
                 "defaultConfiguration": { "level": level(code.severity()) },
             })
         })

@@ -1,0 +1,31 @@
+//! The UI corpus: one broken journey per mistake in `tests/ui/`, named after the code it must
+//! produce. Each file's rendered report is snapshotted with its source.
+
+use journey_compiler::diagnostics::render::terminal;
+
+#[test]
+fn corpus() {
+    insta::glob!("ui/*.journey", |path| {
+        let text = std::fs::read_to_string(path).unwrap();
+        let file_name = path.file_name().unwrap().to_string_lossy().to_string();
+        let expected_code = file_name.split('-').next().unwrap().to_string();
+        let checked = journey_compiler::check_source(&format!("tests/ui/{file_name}"), &text);
+        let codes: Vec<String> = checked.diagnostics.iter().map(|d| d.code.id()).collect();
+        assert!(
+            codes.contains(&expected_code),
+            "{file_name} should report {expected_code}, got {codes:?}"
+        );
+        let report = terminal::render(&checked.diagnostics, &checked.sources, false);
+        insta::assert_snapshot!(format!("{text}\n=== journey check ===\n{report}"));
+    });
+}
+
+#[test]
+fn corpus_is_large_enough() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/ui");
+    let count = std::fs::read_dir(dir)
+        .unwrap()
+        .filter(|entry| entry.as_ref().unwrap().path().extension().is_some_and(|e| e == "journey"))
+        .count();
+    assert!(count >= 40, "the corpus has {count} files; it needs one per mistake, at least 40");
+}
