@@ -1,0 +1,87 @@
+//! Every journey the project ships must check clean: the files in `journeys/` (as one program,
+//! warnings denied) and every ```journey block in `docs/`. A block tagged ```journey,J0102 must
+//! yield exactly that code.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use journey_compiler::diagnostics::render::terminal;
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn report(checked: &journey_compiler::Checked) -> String {
+    terminal::render(&checked.diagnostics, &checked.sources, false)
+}
+
+#[test]
+fn the_journeys_folder_checks_clean_with_warnings_denied() {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(repo().join("journeys")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "journey") {
+            let name = format!("journeys/{}", path.file_name().unwrap().to_string_lossy());
+            files.push((name, std::fs::read_to_string(&path).unwrap()));
+        }
+    }
+    files.sort();
+    assert!(files.len() >= 13, "journeys/ must hold the thirteen journeys of the brief");
+    let checked = journey_compiler::check_files(files, &journey_compiler::NoImports);
+    assert!(checked.diagnostics.is_empty(), "{}", report(&checked));
+}
+
+/// A fenced code block: its info string, first line number and text.
+struct Block {
+    info: String,
+    line: usize,
+    text: String,
+}
+
+fn blocks(markdown: &str) -> Vec<Block> {
+    let mut found = Vec::new();
+    let mut current: Option<Block> = None;
+    for (idx, line) in markdown.lines().enumerate() {
+        match (&mut current, line.trim_start().strip_prefix("```")) {
+            (None, Some(info)) => {
+                current = Some(Block { info: info.trim().to_string(), line: idx + 1, text: String::new() });
+            }
+            (Some(_), Some(rest)) if rest.trim().is_empty() => found.extend(current.take()),
+            (Some(block), _) => {
+                block.text.push_str(line);
+                block.text.push('\n');
+            }
+            (None, None) => {}
+        }
+    }
+    found
+}
+
+#[test]
+fn every_journey_example_in_the_docs_checks_as_documented() {
+    let mut checked_blocks = 0;
+    let mut failures = Vec::new();
+    for entry in std::fs::read_dir(repo().join("docs")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "md") {
+            continue;
+        }
+        let doc = path.file_name().unwrap().to_string_lossy().to_string();
+        for block in blocks(&std::fs::read_to_string(&path).unwrap()) {
+            let mut info = block.info.split(',').map(str::trim);
+            if info.next() != Some("journey") {
+                continue;
+            }
+            checked_blocks += 1;
+            let expected: BTreeSet<String> = info.map(str::to_string).collect();
+            let name = format!("docs/{doc}:{}", block.line);
+            let checked = journey_compiler::check_source(&name, &block.text);
+            let found: BTreeSet<String> = checked.diagnostics.iter().map(|d| d.code.id()).collect();
+            if found != expected {
+                failures.push(format!("{name}: expected {expected:?}, found {found:?}\n{}", report(&checked)));
+            }
+        }
+    }
+    assert!(checked_blocks > 0, "no ```journey blocks found in docs/");
+    assert!(failures.is_empty(), "{} examples disagree with the docs:\n{}", failures.len(), failures.join("\n"));
+}
