@@ -27,7 +27,6 @@ pub use generated::{JourneyParser, Rule};
 
 /// Parses one file, resuming at the next top-level declaration after an error.
 pub fn parse_file(file: FileId, text: &str) -> (ast::File, Vec<Diagnostic>) {
-    pest::set_error_detail(true);
     let mut diagnostics = Vec::new();
     let mut declarations = Vec::new();
     let mut broken = Vec::new();
@@ -45,6 +44,7 @@ pub fn parse_file(file: FileId, text: &str) -> (ast::File, Vec<Diagnostic>) {
                 }
             }
             Err(error) => {
+                let error = detailed(Rule::chunk, chunk_text).unwrap_or(error);
                 diagnostics.push(expected::diagnostic(Code::Syntax, ctx, chunk_text, &error));
                 broken.extend(declaration_head(chunk_text));
             }
@@ -57,6 +57,14 @@ pub fn parse_file(file: FileId, text: &str) -> (ast::File, Vec<Diagnostic>) {
         },
         diagnostics,
     )
+}
+
+/// Parses again with pest's error details on (what was expected at the furthest point); they
+/// cost time, so only failed parses pay. The switch is global and stays on once set, which
+/// keeps messages identical whichever thread parses first.
+pub fn detailed(rule: Rule, text: &str) -> Option<pest::error::Error<Rule>> {
+    pest::set_error_detail(true);
+    JourneyParser::parse(rule, text).err()
 }
 
 /// Keyword and name at the start of a chunk: `template welcome: …` -> ("template", "welcome").

@@ -40,6 +40,7 @@ pub fn parse(ctx: Ctx, raw: &str, span: Span, diagnostics: &mut Vec<Diagnostic>)
                 .unwrap_or_default()
         }
         Err(error) => {
+            let error = super::detailed(Rule::template_text, inner).unwrap_or(error);
             diagnostics.push(expected::diagnostic(
                 Code::TemplateSyntax,
                 inner_ctx,
