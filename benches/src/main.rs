@@ -89,7 +89,10 @@ fn generate(copies: usize) -> Vec<(String, String)> {
             continue;
         }
         for copy in 0..copies {
-            program.push((format!("{name}#{copy}"), rename(text, &names, &format!("_{copy}"))));
+            program.push((
+                format!("{name}#{copy}"),
+                rename(text, &names, &format!("_{copy}")),
+            ));
         }
     }
     program
@@ -111,12 +114,19 @@ fn best_of<T>(runs: usize, mut work: impl FnMut() -> T) -> (Duration, T) {
 }
 
 fn main() {
-    let copies: usize = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(200);
+    let copies: usize = std::env::args()
+        .nth(1)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(200);
     let program = generate(copies);
     let lines: usize = program.iter().map(|(_, text)| text.lines().count()).sum();
     let bytes: usize = program.iter().map(|(_, text)| text.len()).sum();
     println!("journey check benchmark (one thread, best of 5)");
-    println!("program: {} files, {lines} lines, {:.1} MB (the journeys/ folder copied {copies} times)", program.len(), bytes as f64 / 1e6);
+    println!(
+        "program: {} files, {lines} lines, {:.1} MB (the journeys/ folder copied {copies} times)",
+        program.len(),
+        bytes as f64 / 1e6
+    );
 
     let (elapsed, checked) = best_of(5, || {
         journey_compiler::check_files(program.clone(), &journey_compiler::NoImports)
@@ -131,13 +141,22 @@ fn main() {
         lines as f64 / elapsed.as_secs_f64(),
         bytes as f64 / 1e6 / elapsed.as_secs_f64(),
         checked.diagnostics.len(),
-        if clean { "" } else { " (expected 0: the generated program should be clean)" },
+        if clean {
+            ""
+        } else {
+            " (expected 0: the generated program should be clean)"
+        },
     );
 
     let (parse_elapsed, _) = best_of(5, || {
         program
             .iter()
-            .map(|(_, text)| journey_compiler::syntax::parse_file(journey_compiler::source::FileId(0), text).0.declarations.len())
+            .map(|(_, text)| {
+                journey_compiler::syntax::parse_file(journey_compiler::source::FileId(0), text)
+                    .0
+                    .declarations
+                    .len()
+            })
             .sum::<usize>()
     });
     println!(
@@ -153,7 +172,12 @@ fn main() {
             .iter()
             .map(|(name, text)| {
                 let checked = journey_compiler::check_source(name, text);
-                journey_compiler::diagnostics::render::terminal::render(&checked.diagnostics, &checked.sources, false).len()
+                journey_compiler::diagnostics::render::terminal::render(
+                    &checked.diagnostics,
+                    &checked.sources,
+                    false,
+                )
+                .len()
             })
             .sum::<usize>()
     });

@@ -9,6 +9,9 @@ use journey_compiler::diagnostics::{Severity, render};
 use crate::files::{self, DiskLoader};
 use crate::{ColorChoice, Format};
 
+/// Stack for the checking thread: generous, since only what is used is committed.
+const CHECK_STACK_BYTES: usize = 1 << 30;
+
 /// Arguments of `journey check`.
 #[derive(clap::Args)]
 pub struct Args {
@@ -44,16 +47,36 @@ pub fn run(args: &Args) -> ExitCode {
         match std::fs::read_to_string(path) {
             Ok(text) => sources.push((path.display().to_string(), text)),
             Err(error) => {
-                return usage_error(&format!("cannot read `{}`: {}", path.display(), files::plain(&error)));
+                return usage_error(&format!(
+                    "cannot read `{}`: {}",
+                    path.display(),
+                    files::plain(&error)
+                ));
             }
         }
     }
-    let checked = journey_compiler::check_files(sources, &DiskLoader);
+    // Deeply nested input recurses deeply; a large stack keeps that from crashing the process.
+    let checked = match std::thread::Builder::new()
+        .stack_size(CHECK_STACK_BYTES)
+        .spawn(move || journey_compiler::check_files(sources, &DiskLoader))
+        .map(|handle| handle.join())
+    {
+        Ok(Ok(checked)) => checked,
+        _ => {
+            return usage_error(
+                "the checker stopped unexpectedly; please report this with the file that caused it",
+            );
+        }
+    };
     let errors = checked.count(Severity::Error);
     let warnings = checked.count(Severity::Warning);
     let output = match args.format {
         Format::Human => {
-            let mut text = render::terminal::render(&checked.diagnostics, &checked.sources, use_color(args.color));
+            let mut text = render::terminal::render(
+                &checked.diagnostics,
+                &checked.sources,
+                use_color(args.color),
+            );
             text.push_str(&summary(found.len(), errors, warnings));
             text
         }
@@ -62,7 +85,11 @@ pub fn run(args: &Args) -> ExitCode {
         Format::Github => render::github::render(&checked.diagnostics, &checked.sources),
     };
     let mut stdout = std::io::stdout().lock();
-    if stdout.write_all(output.as_bytes()).and_then(|()| stdout.flush()).is_err() {
+    if stdout
+        .write_all(output.as_bytes())
+        .and_then(|()| stdout.flush())
+        .is_err()
+    {
         return ExitCode::from(2);
     }
     if errors > 0 || (args.deny_warnings && warnings > 0) {

@@ -23,7 +23,9 @@ pub fn section(code: Code) -> Option<String> {
 /// Prints the explanation; exit 2 for an unknown code.
 pub fn run(text: &str) -> ExitCode {
     let Some(code) = Code::parse(text) else {
-        eprintln!("error: `{text}` is not a diagnostic code; codes look like `J0102` (see docs/errors.md)");
+        eprintln!(
+            "error: `{text}` is not a diagnostic code; codes look like `J0102` (see docs/errors.md)"
+        );
         return ExitCode::from(2);
     };
     let text = match section(code) {

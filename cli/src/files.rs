@@ -23,7 +23,9 @@ fn walk(dir: &Path, found: &mut Vec<PathBuf>) -> Result<(), String> {
     let entries = std::fs::read_dir(dir)
         .map_err(|error| format!("cannot read folder `{}`: {}", dir.display(), plain(&error)))?;
     for entry in entries {
-        let entry = entry.map_err(|error| format!("cannot read folder `{}`: {}", dir.display(), plain(&error)))?;
+        let entry = entry.map_err(|error| {
+            format!("cannot read folder `{}`: {}", dir.display(), plain(&error))
+        })?;
         let path = entry.path();
         let name = entry.file_name();
         let name = name.to_string_lossy();
@@ -73,9 +75,8 @@ impl journey_compiler::Loader for DiskLoader {
     fn load(&self, importer: &str, path: &str) -> Result<(String, String), String> {
         let base = Path::new(importer).parent().unwrap_or(Path::new(""));
         let full = normalize(&base.join(path));
-        let text = std::fs::read_to_string(&full).map_err(|error| {
-            format!("cannot read `{}`: {}", full.display(), plain(&error))
-        })?;
+        let text = std::fs::read_to_string(&full)
+            .map_err(|error| format!("cannot read `{}`: {}", full.display(), plain(&error)))?;
         Ok((full.display().to_string(), text))
     }
 }

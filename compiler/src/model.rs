@@ -77,7 +77,8 @@ impl Schemas {
 
     /// The name of a record, for messages.
     pub fn name(&self, id: RecordId) -> String {
-        self.get(id).map_or_else(|| "?".to_string(), |r| r.name.clone())
+        self.get(id)
+            .map_or_else(|| "?".to_string(), |r| r.name.clone())
     }
 
     /// Prints a type with record names.

@@ -37,8 +37,8 @@ pub fn program<'a>(files: &[ParsedFile<'a>], diagnostics: &mut Vec<Diagnostic>) 
             };
             let id = match program.schemas.id(name) {
                 Some(id) => {
-                    let extends_prelude = prelude_records.get(name).copied().unwrap_or(false)
-                        && !parsed.prelude;
+                    let extends_prelude =
+                        prelude_records.get(name).copied().unwrap_or(false) && !parsed.prelude;
                     let same_kind = program.schemas.get(id).is_some_and(|r| r.kind == kind);
                     let is_customer = schema.kind == SchemaKind::Customer;
                     if !(is_customer || (extends_prelude && same_kind)) {
@@ -49,7 +49,8 @@ pub fn program<'a>(files: &[ParsedFile<'a>], diagnostics: &mut Vec<Diagnostic>) 
                     id
                 }
                 None => {
-                    let id = RecordId(u32::try_from(program.schemas.records.len()).unwrap_or(u32::MAX));
+                    let id =
+                        RecordId(u32::try_from(program.schemas.records.len()).unwrap_or(u32::MAX));
                     program.schemas.records.push(RecordInfo {
                         name: name.clone(),
                         kind,
@@ -82,7 +83,11 @@ pub fn program<'a>(files: &[ParsedFile<'a>], diagnostics: &mut Vec<Diagnostic>) 
                 continue;
             };
             if let Some(existing) = record.fields.get(&field.name.name) {
-                diagnostics.push(names::duplicate_field(&field.name, existing.span, &record.name));
+                diagnostics.push(names::duplicate_field(
+                    &field.name,
+                    existing.span,
+                    &record.name,
+                ));
                 continue;
             }
             record.fields.insert(
@@ -111,7 +116,9 @@ pub fn program<'a>(files: &[ParsedFile<'a>], diagnostics: &mut Vec<Diagnostic>) 
             match declaration {
                 Declaration::Template(template) => {
                     if claim("template", &template.name, diagnostics) {
-                        program.templates.insert(template.name.name.clone(), template);
+                        program
+                            .templates
+                            .insert(template.name.name.clone(), template);
                     }
                 }
                 Declaration::Journey(journey) => {
@@ -163,9 +170,15 @@ pub fn program<'a>(files: &[ParsedFile<'a>], diagnostics: &mut Vec<Diagnostic>) 
 }
 
 /// The type a written type stands for; unknown names are reported and become `Unknown`.
-pub fn resolve_type(program: &Program<'_>, written: &TypeExpr, diagnostics: &mut Vec<Diagnostic>) -> Type {
+pub fn resolve_type(
+    program: &Program<'_>,
+    written: &TypeExpr,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Type {
     let base = match &written.kind {
-        TypeExprKind::List(element) => Type::List(Box::new(resolve_type(program, element, diagnostics))),
+        TypeExprKind::List(element) => {
+            Type::List(Box::new(resolve_type(program, element, diagnostics)))
+        }
         TypeExprKind::Named(ident) => match Type::builtin(&ident.name) {
             Some(ty) => ty,
             None => match program.schemas.id(&ident.name) {
@@ -182,5 +195,9 @@ pub fn resolve_type(program: &Program<'_>, written: &TypeExpr, diagnostics: &mut
             },
         },
     };
-    if written.optional { base.optional() } else { base }
+    if written.optional {
+        base.optional()
+    } else {
+        base
+    }
 }

@@ -124,7 +124,10 @@ impl Type {
     /// Whether two values can be compared for equality.
     pub fn comparable(&self, other: &Type) -> bool {
         let (a, b) = (self.present(), other.present());
-        a.fits(b) || b.fits(a) || (a.is_number() && b.is_number()) || (a.is_textual() && b.is_textual())
+        a.fits(b)
+            || b.fits(a)
+            || (a.is_number() && b.is_number())
+            || (a.is_textual() && b.is_textual())
     }
 
     /// The type both may be seen as (for `??` and list literals), if any.

@@ -2,6 +2,13 @@
 //! warnings denied) and every ```journey block in `docs/`. A block tagged ```journey,J0102 must
 //! yield exactly that code.
 
+#![allow(
+    clippy::panic,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing
+)] // test code: a failure should stop the test loudly
+
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
@@ -26,7 +33,10 @@ fn the_journeys_folder_checks_clean_with_warnings_denied() {
         }
     }
     files.sort();
-    assert!(files.len() >= 13, "journeys/ must hold the thirteen journeys of the brief");
+    assert!(
+        files.len() >= 13,
+        "journeys/ must hold the thirteen journeys of the brief"
+    );
     let checked = journey_compiler::check_files(files, &journey_compiler::NoImports);
     assert!(checked.diagnostics.is_empty(), "{}", report(&checked));
 }
@@ -44,7 +54,11 @@ fn blocks(markdown: &str) -> Vec<Block> {
     for (idx, line) in markdown.lines().enumerate() {
         match (&mut current, line.trim_start().strip_prefix("```")) {
             (None, Some(info)) => {
-                current = Some(Block { info: info.trim().to_string(), line: idx + 1, text: String::new() });
+                current = Some(Block {
+                    info: info.trim().to_string(),
+                    line: idx + 1,
+                    text: String::new(),
+                });
             }
             (Some(_), Some(rest)) if rest.trim().is_empty() => found.extend(current.take()),
             (Some(block), _) => {
@@ -78,10 +92,18 @@ fn every_journey_example_in_the_docs_checks_as_documented() {
             let checked = journey_compiler::check_source(&name, &block.text);
             let found: BTreeSet<String> = checked.diagnostics.iter().map(|d| d.code.id()).collect();
             if found != expected {
-                failures.push(format!("{name}: expected {expected:?}, found {found:?}\n{}", report(&checked)));
+                failures.push(format!(
+                    "{name}: expected {expected:?}, found {found:?}\n{}",
+                    report(&checked)
+                ));
             }
         }
     }
     assert!(checked_blocks > 0, "no ```journey blocks found in docs/");
-    assert!(failures.is_empty(), "{} examples disagree with the docs:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} examples disagree with the docs:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }

@@ -1,11 +1,21 @@
 //! Properties: the compiler never panics, on any text or on mutations of real journeys, and every
 //! span it reports lies inside its file on character boundaries; renderers never panic either.
 
+#![allow(
+    clippy::panic,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing
+)] // test code: a failure should stop the test loudly
+
 use journey_compiler::diagnostics::render;
 use proptest::prelude::*;
 
 fn cases() -> u32 {
-    std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(128)
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(128)
 }
 
 /// Checks `text`, asserts every span is valid and renders every format.
@@ -13,11 +23,23 @@ fn check_everything(text: &str) {
     let checked = journey_compiler::check_source("input.journey", text);
     for diagnostic in &checked.diagnostics {
         for span in diagnostic.spans() {
-            let file = checked.sources.get(span.file).expect("span in a known file");
+            let file = checked
+                .sources
+                .get(span.file)
+                .expect("span in a known file");
             assert!(span.start <= span.end, "{diagnostic:?}");
-            assert!((span.end as usize) <= file.text.len(), "span past the end: {diagnostic:?}");
-            assert!(file.text.is_char_boundary(span.start as usize), "{diagnostic:?}");
-            assert!(file.text.is_char_boundary(span.end as usize), "{diagnostic:?}");
+            assert!(
+                (span.end as usize) <= file.text.len(),
+                "span past the end: {diagnostic:?}"
+            );
+            assert!(
+                file.text.is_char_boundary(span.start as usize),
+                "{diagnostic:?}"
+            );
+            assert!(
+                file.text.is_char_boundary(span.end as usize),
+                "{diagnostic:?}"
+            );
         }
         assert!(!diagnostic.message.is_empty());
     }
@@ -44,10 +66,56 @@ fn seeds() -> Vec<String> {
 
 /// Pieces a mutation may insert: the language's own words and symbols, and some hostile bytes.
 const PIECES: &[&str] = &[
-    "{", "}", "(", ")", "\"", "\"\"\"", "'", "{{", "}}", "{%", "%}", "{% if x %}", "{% for", "=>",
-    "==", "=", "??", "?", ".", ",", ":", "%", "€", "-", "wait", "send", "when", "exit", "goal",
-    "split", "template", "journey", "event", "up to", "timeout", "3 days", "09:00", "99:99",
-    "2026-02-30", "é", "🎉", "\n", "\t", "  ", "//", "/*", "is set", "not", "customer.", "it.",
+    "{",
+    "}",
+    "(",
+    ")",
+    "\"",
+    "\"\"\"",
+    "'",
+    "{{",
+    "}}",
+    "{%",
+    "%}",
+    "{% if x %}",
+    "{% for",
+    "=>",
+    "==",
+    "=",
+    "??",
+    "?",
+    ".",
+    ",",
+    ":",
+    "%",
+    "€",
+    "-",
+    "wait",
+    "send",
+    "when",
+    "exit",
+    "goal",
+    "split",
+    "template",
+    "journey",
+    "event",
+    "up to",
+    "timeout",
+    "3 days",
+    "09:00",
+    "99:99",
+    "2026-02-30",
+    "é",
+    "🎉",
+    "\n",
+    "\t",
+    "  ",
+    "//",
+    "/*",
+    "is set",
+    "not",
+    "customer.",
+    "it.",
 ];
 
 #[derive(Debug, Clone)]
@@ -122,5 +190,27 @@ proptest! {
             text = apply(&text, mutation);
         }
         check_everything(&text);
+    }
+}
+
+#[test]
+fn deep_nesting_is_refused_not_crashed() {
+    let brackets = format!("segment s where {}1{}", "(".repeat(5000), ")".repeat(5000));
+    let nots = format!("segment s where {}true", "not ".repeat(5000));
+    let negations = format!("segment s where {}1 > 0", "- ".repeat(5000));
+    let ifs = format!(
+        "template t: email transactional {{\n  subject \"x\"\n  body \"\"\"{}\"\"\"\n}}\n",
+        "{% if true %}".repeat(5000)
+    );
+    for text in [brackets, nots, negations, ifs] {
+        let checked = journey_compiler::check_source("deep.journey", &text);
+        assert!(
+            checked
+                .diagnostics
+                .iter()
+                .any(|d| d.message.contains("nested more than 128 levels")),
+            "{:?}",
+            checked.diagnostics.first().map(|d| &d.message)
+        );
     }
 }

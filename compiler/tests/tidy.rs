@@ -2,6 +2,13 @@
 //! docs/errors.md and a file in the UI corpus; each module opens with `//!`; tests are never
 //! ignored; the compiler stays free of I/O, clocks and randomness.
 
+#![allow(
+    clippy::panic,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing
+)] // test code: a failure should stop the test loudly
+
 use std::path::{Path, PathBuf};
 
 use journey_compiler::diagnostics::Code;
@@ -37,9 +44,15 @@ fn every_code_is_documented_and_has_a_corpus_file() {
             missing.push(format!("docs/errors.md lacks `{heading}`"));
         }
         if !errors.contains(&format!("```journey,{}", code.id())) {
-            missing.push(format!("docs/errors.md has no wrong example for {}", code.id()));
+            missing.push(format!(
+                "docs/errors.md has no wrong example for {}",
+                code.id()
+            ));
         }
-        if !corpus.iter().any(|name| name.starts_with(&format!("{}-", code.id()))) {
+        if !corpus
+            .iter()
+            .any(|name| name.starts_with(&format!("{}-", code.id())))
+        {
             missing.push(format!("compiler/tests/ui has no file for {}", code.id()));
         }
     }
@@ -51,20 +64,34 @@ fn corpus_files_are_named_after_known_codes() {
     for entry in std::fs::read_dir(repo().join("compiler/tests/ui")).unwrap() {
         let name = entry.unwrap().file_name().to_string_lossy().to_string();
         let code = name.split('-').next().unwrap();
-        assert!(Code::parse(code).is_some(), "{name} does not start with a known code");
+        assert!(
+            Code::parse(code).is_some(),
+            "{name} does not start with a known code"
+        );
     }
 }
 
 #[test]
 fn every_module_says_what_it_is_for() {
     let mut files = Vec::new();
-    for dir in ["compiler/src", "stdlib/src", "runtime/src", "cli/src", "benches/src", "tests"] {
+    for dir in [
+        "compiler/src",
+        "stdlib/src",
+        "runtime/src",
+        "cli/src",
+        "benches/src",
+        "tests",
+    ] {
         rust_files(&repo().join(dir), &mut files);
     }
     rust_files(&repo().join("compiler/tests"), &mut files);
     for file in files {
         let text = std::fs::read_to_string(&file).unwrap();
-        assert!(text.starts_with("//!"), "{} must open with a `//!` comment", file.display());
+        assert!(
+            text.starts_with("//!"),
+            "{} must open with a `//!` comment",
+            file.display()
+        );
     }
 }
 
@@ -78,7 +105,7 @@ fn no_test_is_ignored_or_expected_to_panic() {
     for file in files {
         let text = std::fs::read_to_string(&file).unwrap();
         for marker in ignored {
-            let needle = format!("{marker}");
+            let needle = marker.to_string();
             // This file names the markers; everyone else must not use them.
             if file.ends_with("tidy.rs") {
                 continue;
@@ -92,11 +119,17 @@ fn no_test_is_ignored_or_expected_to_panic() {
 fn the_compiler_does_no_io_and_reads_no_clock() {
     let mut files = Vec::new();
     rust_files(&repo().join("compiler/src"), &mut files);
-    let forbidden = ["std::fs", "std::net", "tokio", "sled", "axum", "lettre", "now()", "rand::", "std::env"];
+    let forbidden = [
+        "std::fs", "std::net", "tokio", "sled", "axum", "lettre", "now()", "rand::", "std::env",
+    ];
     for file in files {
         let text = std::fs::read_to_string(&file).unwrap();
         for word in forbidden {
-            assert!(!text.contains(word), "{} mentions `{word}`: the compiler must stay pure", file.display());
+            assert!(
+                !text.contains(word),
+                "{} mentions `{word}`: the compiler must stay pure",
+                file.display()
+            );
         }
     }
 }

@@ -1,6 +1,13 @@
 //! The UI corpus: one broken journey per mistake in `tests/ui/`, named after the code it must
 //! produce. Each file's rendered report is snapshotted with its source.
 
+#![allow(
+    clippy::panic,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing
+)] // test code: a failure should stop the test loudly
+
 use journey_compiler::diagnostics::render::terminal;
 
 #[test]
@@ -25,7 +32,17 @@ fn corpus_is_large_enough() {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/ui");
     let count = std::fs::read_dir(dir)
         .unwrap()
-        .filter(|entry| entry.as_ref().unwrap().path().extension().is_some_and(|e| e == "journey"))
+        .filter(|entry| {
+            entry
+                .as_ref()
+                .unwrap()
+                .path()
+                .extension()
+                .is_some_and(|e| e == "journey")
+        })
         .count();
-    assert!(count >= 40, "the corpus has {count} files; it needs one per mistake, at least 40");
+    assert!(
+        count >= 40,
+        "the corpus has {count} files; it needs one per mistake, at least 40"
+    );
 }

@@ -47,7 +47,10 @@ pub fn templates(
                     true
                 }
             },
-            None => program.layouts.get("standard").is_some_and(|l| layout_prints(l)),
+            None => program
+                .layouts
+                .get("standard")
+                .is_some_and(|l| layout_prints(l)),
         };
         let body_prints = template
             .body
@@ -70,10 +73,18 @@ fn parts(template: &Template, diagnostics: &mut Vec<Diagnostic>) {
     match template.channel {
         Channel::Email => {
             if template.subject.is_none() {
-                diagnostics.push(wording::missing_part(template, "subject", "subject \"Grazie per il tuo ordine!\""));
+                diagnostics.push(wording::missing_part(
+                    template,
+                    "subject",
+                    "subject \"Grazie per il tuo ordine!\"",
+                ));
             }
             if template.body.is_none() {
-                diagnostics.push(wording::missing_part(template, "body", "body \"\"\"…\"\"\""));
+                diagnostics.push(wording::missing_part(
+                    template,
+                    "body",
+                    "body \"\"\"…\"\"\"",
+                ));
             }
         }
         Channel::Sms | Channel::Webhook => {
@@ -139,7 +150,9 @@ pub fn policies(program: &Program<'_>, diagnostics: &mut Vec<Diagnostic>) {
     };
     for policy in &program.policies {
         if policy.name.name != "marketing" {
-            checker.diagnostics.push(policies::unknown_policy(&policy.name));
+            checker
+                .diagnostics
+                .push(policies::unknown_policy(&policy.name));
         }
         for quiet in &policy.quiet_hours {
             checker.time_of_day(&quiet.from);
@@ -147,12 +160,19 @@ pub fn policies(program: &Program<'_>, diagnostics: &mut Vec<Diagnostic>) {
             if quiet.from.hour == quiet.to.hour && quiet.from.minute == quiet.to.minute {
                 checker.diagnostics.push(policies::empty_quiet_hours(quiet));
             }
-            if let Some(zone) = &quiet.zone {
-                if <chrono_tz::Tz as std::str::FromStr>::from_str(&zone.value).is_err() {
-                    let candidates = chrono_tz::TZ_VARIANTS.iter().map(|tz| tz.name());
-                    let suggestion = crate::diagnostics::suggest::closest_within(&zone.value, candidates, 2);
-                    checker.diagnostics.push(crate::diagnostics::journeys::unknown_time_zone(zone.span, &zone.value, suggestion));
-                }
+            if let Some(zone) = &quiet.zone
+                && <chrono_tz::Tz as std::str::FromStr>::from_str(&zone.value).is_err()
+            {
+                let candidates = chrono_tz::TZ_VARIANTS.iter().map(|tz| tz.name());
+                let suggestion =
+                    crate::diagnostics::suggest::closest_within(&zone.value, candidates, 2);
+                checker
+                    .diagnostics
+                    .push(crate::diagnostics::journeys::unknown_time_zone(
+                        zone.span,
+                        &zone.value,
+                        suggestion,
+                    ));
             }
         }
         for cap in &policy.caps {

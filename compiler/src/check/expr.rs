@@ -62,8 +62,12 @@ impl ExprChecker<'_, '_, '_> {
             ExprKind::Duration(_) => Typed::of(Type::Duration),
             ExprKind::Date(text) => {
                 if NaiveDate::parse_from_str(text, "%Y-%m-%d").is_err() {
-                    self.diagnostics
-                        .push(literal::invalid_literal(expr.span, text, "date", "2026-11-23"));
+                    self.diagnostics.push(literal::invalid_literal(
+                        expr.span,
+                        text,
+                        "date",
+                        "2026-11-23",
+                    ));
                 }
                 Typed::of(Type::Date)
             }
@@ -90,8 +94,12 @@ impl ExprChecker<'_, '_, '_> {
     pub fn time_of_day(&mut self, time: &crate::syntax::ast::TimeOfDay) {
         if time.hour > 23 || time.minute > 59 {
             let written = format!("{}:{:02}", time.hour, time.minute);
-            self.diagnostics
-                .push(literal::invalid_literal(time.span, &written, "time of day", "09:00"));
+            self.diagnostics.push(literal::invalid_literal(
+                time.span,
+                &written,
+                "time of day",
+                "09:00",
+            ));
         }
     }
 
@@ -99,11 +107,13 @@ impl ExprChecker<'_, '_, '_> {
         match ty {
             Type::Bool | Type::Unknown => {}
             Type::Optional(inner) if **inner == Type::Bool => {
-                self.diagnostics.push(wording::unhandled_optional_condition(expr.span));
+                self.diagnostics
+                    .push(wording::unhandled_optional_condition(expr.span));
             }
             other => {
                 let shown = self.program.schemas.show(other);
-                self.diagnostics.push(wording::condition_not_bool(expr.span, &shown));
+                self.diagnostics
+                    .push(wording::condition_not_bool(expr.span, &shown));
             }
         }
     }
@@ -113,8 +123,12 @@ impl ExprChecker<'_, '_, '_> {
         match ty {
             Type::Optional(inner) => {
                 let shown = self.program.schemas.show(&inner);
-                self.diagnostics
-                    .push(wording::unhandled_optional(expr.span, &expr_text(expr), &shown, use_));
+                self.diagnostics.push(wording::unhandled_optional(
+                    expr.span,
+                    &expr_text(expr),
+                    &shown,
+                    use_,
+                ));
                 *inner
             }
             other => other,
@@ -130,8 +144,12 @@ impl ExprChecker<'_, '_, '_> {
                 Some(previous) => match previous.join(&ty) {
                     Some(joined) => Some(joined),
                     None => {
-                        let (a, b) = (self.program.schemas.show(&previous), self.program.schemas.show(&ty));
-                        self.diagnostics.push(wording::mixed_list(item.span, &a, &b));
+                        let (a, b) = (
+                            self.program.schemas.show(&previous),
+                            self.program.schemas.show(&ty),
+                        );
+                        self.diagnostics
+                            .push(wording::mixed_list(item.span, &a, &b));
                         Some(Type::Unknown)
                     }
                 },
@@ -162,8 +180,18 @@ impl ExprChecker<'_, '_, '_> {
                 Type::Unknown => return Type::Unknown,
                 Type::Optional(inner) if matches!(**inner, Type::Record(_)) => {
                     let shown = self.program.schemas.show(inner);
-                    let span = head.span.to(path.parts.iter().take_while(|p| p.span.start < part.span.start).last().map_or(head.span, |p| p.span));
-                    self.diagnostics.push(wording::unhandled_optional(span, &walked, &shown, "read one of its fields"));
+                    let span = head.span.to(path
+                        .parts
+                        .iter()
+                        .take_while(|p| p.span.start < part.span.start)
+                        .last()
+                        .map_or(head.span, |p| p.span));
+                    self.diagnostics.push(wording::unhandled_optional(
+                        span,
+                        &walked,
+                        &shown,
+                        "read one of its fields",
+                    ));
                     match **inner {
                         Type::Record(id) => id,
                         _ => return Type::Unknown,
@@ -171,7 +199,8 @@ impl ExprChecker<'_, '_, '_> {
                 }
                 other => {
                     let shown = self.program.schemas.show(other);
-                    self.diagnostics.push(wording::no_fields(part, &walked, &shown));
+                    self.diagnostics
+                        .push(wording::no_fields(part, &walked, &shown));
                     return Type::Unknown;
                 }
             };
@@ -202,21 +231,22 @@ impl ExprChecker<'_, '_, '_> {
 
     fn unknown_root(&mut self, head: &crate::syntax::ast::Ident, scope: &Scope) {
         // One report per name and send step, however often the template uses it.
-        if let Some(site) = &self.send_site {
-            if !self.reported.insert((head.name.clone(), site.span)) {
-                return;
-            }
+        if let Some(site) = &self.send_site
+            && !self.reported.insert((head.name.clone(), site.span))
+        {
+            return;
         }
         if let Some(missing) = scope.missing.get(&head.name) {
-            self.diagnostics.push(names::not_in_scope(
-                head,
-                missing,
-                self.send_site.as_ref(),
-            ));
+            self.diagnostics
+                .push(names::not_in_scope(head, missing, self.send_site.as_ref()));
             return;
         }
         if let Some(bound_at) = self.bound_in_journey.get(&head.name) {
-            self.diagnostics.push(names::not_yet_known(head, *bound_at, self.send_site.as_ref()));
+            self.diagnostics.push(names::not_yet_known(
+                head,
+                *bound_at,
+                self.send_site.as_ref(),
+            ));
             return;
         }
         let is_event = self.program.schemas.event(&head.name).is_some();
@@ -233,7 +263,8 @@ impl ExprChecker<'_, '_, '_> {
     pub fn call(&mut self, call: &Call, piped: Option<(&Expr, Typed)>, scope: &Scope) -> Type {
         let Some(overloads) = self.program.builtins.get(&call.name.name) else {
             let candidates = self.program.builtins.keys().map(String::as_str);
-            self.diagnostics.push(names::unknown_function(&call.name, candidates));
+            self.diagnostics
+                .push(names::unknown_function(&call.name, candidates));
             for arg in &call.args {
                 self.check(&arg.value, scope);
             }
@@ -249,7 +280,10 @@ impl ExprChecker<'_, '_, '_> {
         }
         // The first overload that accepts the arguments wins.
         for signature in overloads {
-            if self.bind_arguments(signature, &args).is_ok_and(|problems| problems.is_empty()) {
+            if self
+                .bind_arguments(signature, &args)
+                .is_ok_and(|problems| problems.is_empty())
+            {
                 return signature.result.clone();
             }
         }
@@ -270,7 +304,8 @@ impl ExprChecker<'_, '_, '_> {
                 .iter()
                 .map(|(name, expr, typed)| (*name, *expr, Typed::of(typed.ty.present().clone())))
                 .collect();
-            self.bind_arguments(s, &present).is_ok_and(|problems| problems.is_empty())
+            self.bind_arguments(s, &present)
+                .is_ok_and(|problems| problems.is_empty())
         }) {
             // Only missing values stand in the way: say so.
             if let Ok(problems) = self.bind_arguments(signature, &args) {
@@ -279,21 +314,41 @@ impl ExprChecker<'_, '_, '_> {
                 }
             }
         } else {
-            let accepted: Vec<String> = overloads.iter().map(|s| self.signature_text(&call.name.name, s)).collect();
-            let given: Vec<String> = args.iter().map(|(_, _, t)| self.program.schemas.show(&t.ty)).collect();
-            self.diagnostics.push(wording::no_overload(call, &given, &accepted));
+            let accepted: Vec<String> = overloads
+                .iter()
+                .map(|s| self.signature_text(&call.name.name, s))
+                .collect();
+            let given: Vec<String> = args
+                .iter()
+                .map(|(_, _, t)| self.program.schemas.show(&t.ty))
+                .collect();
+            self.diagnostics
+                .push(wording::no_overload(call, &given, &accepted));
         }
         signature.result.clone()
     }
 
-    fn report_argument(&mut self, call: &Call, expr: &Expr, param_name: &str, param_ty: &Type, arg_ty: Type) {
+    fn report_argument(
+        &mut self,
+        call: &Call,
+        expr: &Expr,
+        param_name: &str,
+        param_ty: &Type,
+        arg_ty: Type,
+    ) {
         if arg_ty.is_optional() && arg_ty.present().fits(param_ty) {
             self.require_present(expr, arg_ty, &format!("pass it to `{}`", call.name.name));
             return;
         }
         let expected = self.program.schemas.show(param_ty);
         let found = self.program.schemas.show(&arg_ty);
-        self.diagnostics.push(wording::argument_type(expr.span, &call.name.name, param_name, &expected, &found));
+        self.diagnostics.push(wording::argument_type(
+            expr.span,
+            &call.name.name,
+            param_name,
+            &expected,
+            &found,
+        ));
     }
 
     /// Matches arguments to parameters. `Err` for arity/name problems, `Ok(type problems)`.
@@ -318,7 +373,10 @@ impl ExprChecker<'_, '_, '_> {
                     let idx = next_positional;
                     next_positional += 1;
                     if idx >= signature.params.len() {
-                        return Err(Box::new(names::extra_argument(expr.span, signature.params.len())));
+                        return Err(Box::new(names::extra_argument(
+                            expr.span,
+                            signature.params.len(),
+                        )));
                     }
                     idx
                 }
@@ -331,16 +389,25 @@ impl ExprChecker<'_, '_, '_> {
         for ((param_name, param_ty), slot) in signature.params.iter().zip(&filled) {
             match slot {
                 Some(arg_idx) => {
-                    if let Some((_, expr, typed)) = args.get(*arg_idx) {
-                        if !typed.ty.fits(param_ty) {
-                            problems.push((*expr, param_name.clone(), param_ty.clone(), typed.ty.clone()));
-                        }
+                    if let Some((_, expr, typed)) = args.get(*arg_idx)
+                        && !typed.ty.fits(param_ty)
+                    {
+                        problems.push((
+                            *expr,
+                            param_name.clone(),
+                            param_ty.clone(),
+                            typed.ty.clone(),
+                        ));
                     }
                 }
                 None if param_ty.is_optional() => {}
                 None => {
                     let span = args.last().map_or(signature.span, |(_, e, _)| e.span);
-                    return Err(Box::new(names::missing_argument(span, param_name, &self.program.schemas.show(param_ty))));
+                    return Err(Box::new(names::missing_argument(
+                        span,
+                        param_name,
+                        &self.program.schemas.show(param_ty),
+                    )));
                 }
             }
         }
@@ -353,7 +420,11 @@ impl ExprChecker<'_, '_, '_> {
             .iter()
             .map(|(p, t)| format!("{p}: {}", self.program.schemas.show(t)))
             .collect();
-        format!("{name}({}) -> {}", params.join(", "), self.program.schemas.show(&signature.result))
+        format!(
+            "{name}({}) -> {}",
+            params.join(", "),
+            self.program.schemas.show(&signature.result)
+        )
     }
 
     fn unary(&mut self, op: UnaryOp, operand: &Expr, scope: &Scope) -> Typed {
@@ -368,15 +439,26 @@ impl ExprChecker<'_, '_, '_> {
                 let ty = self.require_present(operand, typed.ty, "negate it");
                 if !(ty.is_number() || matches!(ty, Type::Money | Type::Duration | Type::Unknown)) {
                     let shown = self.program.schemas.show(&ty);
-                    self.diagnostics.push(wording::bad_unary(operand.span, "-", &shown));
+                    self.diagnostics
+                        .push(wording::bad_unary(operand.span, "-", &shown));
                     return Typed::of(Type::Unknown);
                 }
-                Typed { ty, currency: typed.currency }
+                Typed {
+                    ty,
+                    currency: typed.currency,
+                }
             }
         }
     }
 
-    fn binary(&mut self, op: BinaryOp, left: &Expr, right: &Expr, span: Span, scope: &Scope) -> Typed {
+    fn binary(
+        &mut self,
+        op: BinaryOp,
+        left: &Expr,
+        right: &Expr,
+        span: Span,
+        scope: &Scope,
+    ) -> Typed {
         let mut narrowed_scope;
         let right_scope = if op == BinaryOp::And {
             // `a is set and a > 3`: the right side sees what the left proves.
@@ -390,7 +472,15 @@ impl ExprChecker<'_, '_, '_> {
         let r = self.check(right, right_scope);
         if l.ty.is_unknown() || r.ty.is_unknown() {
             return Typed::of(match op {
-                BinaryOp::Or | BinaryOp::And | BinaryOp::Eq | BinaryOp::Ne | BinaryOp::Lt | BinaryOp::Le | BinaryOp::Gt | BinaryOp::Ge | BinaryOp::In => Type::Bool,
+                BinaryOp::Or
+                | BinaryOp::And
+                | BinaryOp::Eq
+                | BinaryOp::Ne
+                | BinaryOp::Lt
+                | BinaryOp::Le
+                | BinaryOp::Gt
+                | BinaryOp::Ge
+                | BinaryOp::In => Type::Bool,
                 _ => Type::Unknown,
             });
         }
@@ -412,7 +502,18 @@ impl ExprChecker<'_, '_, '_> {
                 let lt = self.require_present(left, l.ty.clone(), &what);
                 let rt = self.require_present(right, r.ty.clone(), &what);
                 self.same_currency(op, &l, &r, left, right);
-                let orderable = |t: &Type| t.is_number() || matches!(t, Type::Money | Type::Date | Type::DateTime | Type::Time | Type::Duration | Type::Text);
+                let orderable = |t: &Type| {
+                    t.is_number()
+                        || matches!(
+                            t,
+                            Type::Money
+                                | Type::Date
+                                | Type::DateTime
+                                | Type::Time
+                                | Type::Duration
+                                | Type::Text
+                        )
+                };
                 if !(lt.comparable(&rt) && orderable(&lt) && orderable(&rt)) {
                     self.mismatch(op, &lt, &rt, left, right, span);
                 }
@@ -428,7 +529,8 @@ impl ExprChecker<'_, '_, '_> {
                     }
                     other => {
                         let shown = self.program.schemas.show(&other);
-                        self.diagnostics.push(wording::not_a_list(right.span, &shown, "`in`"));
+                        self.diagnostics
+                            .push(wording::not_a_list(right.span, &shown, "`in`"));
                     }
                 }
                 Typed::of(Type::Bool)
@@ -436,7 +538,10 @@ impl ExprChecker<'_, '_, '_> {
             BinaryOp::Coalesce => {
                 let inner = l.ty.present().clone();
                 match inner.join(&r.ty) {
-                    Some(joined) => Typed { ty: joined, currency: l.currency.or(r.currency) },
+                    Some(joined) => Typed {
+                        ty: joined,
+                        currency: l.currency.or(r.currency),
+                    },
                     None => {
                         self.mismatch(op, &inner, &r.ty, left, right, span);
                         Typed::of(Type::Unknown)
@@ -449,7 +554,10 @@ impl ExprChecker<'_, '_, '_> {
                 let rt = self.require_present(right, r.ty.clone(), &what);
                 let currency = self.same_currency(op, &l, &r, left, right);
                 match arithmetic(op, &lt, &rt) {
-                    Some(ty) => Typed { currency: if ty == Type::Money { currency } else { None }, ty },
+                    Some(ty) => Typed {
+                        currency: if ty == Type::Money { currency } else { None },
+                        ty,
+                    },
                     None => {
                         self.mismatch(op, &lt, &rt, left, right, span);
                         Typed::of(Type::Unknown)
@@ -460,10 +568,23 @@ impl ExprChecker<'_, '_, '_> {
     }
 
     /// Reports money literals of two currencies combined; returns the common currency.
-    fn same_currency(&mut self, op: BinaryOp, l: &Typed, r: &Typed, left: &Expr, right: &Expr) -> Option<String> {
+    fn same_currency(
+        &mut self,
+        op: BinaryOp,
+        l: &Typed,
+        r: &Typed,
+        left: &Expr,
+        right: &Expr,
+    ) -> Option<String> {
         match (&l.currency, &r.currency) {
             (Some(a), Some(b)) if a != b => {
-                self.diagnostics.push(wording::mixed_currencies(op.symbol(), left.span, a, right.span, b));
+                self.diagnostics.push(wording::mixed_currencies(
+                    op.symbol(),
+                    left.span,
+                    a,
+                    right.span,
+                    b,
+                ));
                 None
             }
             (Some(a), _) => Some(a.clone()),
@@ -471,9 +592,24 @@ impl ExprChecker<'_, '_, '_> {
         }
     }
 
-    fn mismatch(&mut self, op: BinaryOp, l: &Type, r: &Type, left: &Expr, right: &Expr, span: Span) {
+    fn mismatch(
+        &mut self,
+        op: BinaryOp,
+        l: &Type,
+        r: &Type,
+        left: &Expr,
+        right: &Expr,
+        span: Span,
+    ) {
         let (ls, rs) = (self.program.schemas.show(l), self.program.schemas.show(r));
-        self.diagnostics.push(wording::type_mismatch(op.symbol(), span, left.span, &ls, right.span, &rs));
+        self.diagnostics.push(wording::type_mismatch(
+            op.symbol(),
+            span,
+            left.span,
+            &ls,
+            right.span,
+            &rs,
+        ));
     }
 }
 
@@ -486,7 +622,9 @@ fn arithmetic(op: BinaryOp, l: &Type, r: &Type) -> Option<Type> {
         (Div, Int, Int) => Decimal,
         (_, Int | Decimal, Int | Decimal) => Decimal,
         (Add | Sub, Money, Money) => Money,
-        (Mul, Money, Int | Decimal) | (Mul, Int | Decimal, Money) | (Div, Money, Int | Decimal) => Money,
+        (Mul, Money, Int | Decimal) | (Mul, Int | Decimal, Money) | (Div, Money, Int | Decimal) => {
+            Money
+        }
         (Div, Money, Money) => Decimal,
         (Add | Sub, Date, Duration) | (Add, Duration, Date) => Date,
         (Add | Sub, DateTime, Duration) | (Add, Duration, DateTime) => DateTime,
@@ -516,7 +654,11 @@ pub fn proven_set(expr: &Expr) -> Vec<String> {
 
 /// `customer.first_name` as text.
 pub fn path_text(path: &Path) -> String {
-    path.parts.iter().map(|p| p.name.as_str()).collect::<Vec<_>>().join(".")
+    path.parts
+        .iter()
+        .map(|p| p.name.as_str())
+        .collect::<Vec<_>>()
+        .join(".")
 }
 
 /// A short rendering of an expression for messages.

@@ -18,7 +18,12 @@ use crate::types::Type;
 pub type SentTemplates = std::collections::BTreeSet<String>;
 
 /// Checks a journey; records the templates it sends in `sent`.
-pub fn check(program: &Program<'_>, journey: &Journey, sent: &mut SentTemplates, diagnostics: &mut Vec<Diagnostic>) {
+pub fn check(
+    program: &Program<'_>,
+    journey: &Journey,
+    sent: &mut SentTemplates,
+    diagnostics: &mut Vec<Diagnostic>,
+) {
     let mut checker = JourneyChecker {
         exprs: ExprChecker {
             program,
@@ -50,7 +55,9 @@ fn bindings(steps: &[Step]) -> std::collections::BTreeMap<String, Span> {
                         walk(&block.steps, add);
                     }
                 }
-                StepKind::WaitAny { branches, timeout, .. } => {
+                StepKind::WaitAny {
+                    branches, timeout, ..
+                } => {
                     for branch in branches {
                         add(&branch.event);
                         walk(&branch.block.steps, add);
@@ -59,7 +66,9 @@ fn bindings(steps: &[Step]) -> std::collections::BTreeMap<String, Span> {
                         walk(&block.steps, add);
                     }
                 }
-                StepKind::If { then, otherwise, .. } => {
+                StepKind::If {
+                    then, otherwise, ..
+                } => {
                     walk(&then.steps, add);
                     if let Some(block) = otherwise {
                         walk(&block.steps, add);
@@ -136,7 +145,8 @@ impl<'p, 'a, 'd, 's> JourneyChecker<'p, 'a, 'd, 's> {
         for exit in &journey.exits {
             self.event_match(exit, &scope);
         }
-        let mut goal_names: std::collections::BTreeMap<&str, Span> = std::collections::BTreeMap::new();
+        let mut goal_names: std::collections::BTreeMap<&str, Span> =
+            std::collections::BTreeMap::new();
         for goal in &journey.goals {
             if let Some(first) = goal_names.insert(&goal.name.name, goal.name.span) {
                 self.report(wording::duplicate_goal(&goal.name, first));
@@ -151,10 +161,10 @@ impl<'p, 'a, 'd, 's> JourneyChecker<'p, 'a, 'd, 's> {
         self.steps(&journey.steps, Some(scope));
 
         for goal in &journey.goals {
-            if let Some(first_send) = self.first_send {
-                if first_send > goal.within.seconds {
-                    self.report(wording::goal_rule_before_first_message(goal, first_send));
-                }
+            if let Some(first_send) = self.first_send
+                && first_send > goal.within.seconds
+            {
+                self.report(wording::goal_rule_before_first_message(goal, first_send));
             }
         }
     }
@@ -163,9 +173,17 @@ impl<'p, 'a, 'd, 's> JourneyChecker<'p, 'a, 'd, 's> {
         match trigger {
             TriggerKind::Event(event_match) => {
                 let ty = self.event_match(event_match, scope);
-                scope.bind(&event_match.bound_name().name, ty, event_match.bound_name().span);
+                scope.bind(
+                    &event_match.bound_name().name,
+                    ty,
+                    event_match.bound_name().span,
+                );
             }
-            TriggerKind::Schedule { cron, zone, condition } => {
+            TriggerKind::Schedule {
+                cron,
+                zone,
+                condition,
+            } => {
                 self.cron(cron);
                 if let Some(zone) = zone {
                     self.zone(zone);
@@ -174,21 +192,31 @@ impl<'p, 'a, 'd, 's> JourneyChecker<'p, 'a, 'd, 's> {
                     self.exprs.condition(condition, scope);
                 }
             }
-            TriggerKind::Date { attribute, at, zone } => {
+            TriggerKind::Date {
+                attribute,
+                at,
+                zone,
+            } => {
                 self.exprs.time_of_day(at);
                 if let Some(zone) = zone {
                     self.zone(zone);
                 }
                 let ty = self.exprs.path(attribute, scope);
-                let is_customer = attribute.parts.first().is_some_and(|p| p.name == "customer");
+                let is_customer = attribute
+                    .parts
+                    .first()
+                    .is_some_and(|p| p.name == "customer");
                 if !ty.is_unknown() && (!is_customer || !matches!(ty.present(), Type::Date)) {
                     let shown = self.program().schemas.show(&ty);
                     self.report(wording::not_a_date_attribute(attribute.span, &shown));
                 }
             }
             TriggerKind::Segment(name) => {
-                if !self.program().segments.contains_key(&name.name) && !self.program().is_broken(&name.name) {
-                    let candidates: Vec<&str> = self.program().segments.keys().map(String::as_str).collect();
+                if !self.program().segments.contains_key(&name.name)
+                    && !self.program().is_broken(&name.name)
+                {
+                    let candidates: Vec<&str> =
+                        self.program().segments.keys().map(String::as_str).collect();
                     self.report(names::unknown_segment(name, candidates));
                 }
             }
@@ -220,7 +248,10 @@ impl<'p, 'a, 'd, 's> JourneyChecker<'p, 'a, 'd, 's> {
     fn cron(&mut self, cron: &Text) {
         let fields: Vec<&str> = cron.value.split_whitespace().collect();
         if fields.len() != 5 {
-            self.report(wording::invalid_cron(cron.span, &format!("it has {} fields instead of 5", fields.len())));
+            self.report(wording::invalid_cron(
+                cron.span,
+                &format!("it has {} fields instead of 5", fields.len()),
+            ));
             return;
         }
         let with_seconds = format!("0 {}", cron.value.trim());
@@ -232,8 +263,13 @@ impl<'p, 'a, 'd, 's> JourneyChecker<'p, 'a, 'd, 's> {
     fn zone(&mut self, zone: &Text) {
         if chrono_tz::Tz::from_str(&zone.value).is_err() {
             let candidates = chrono_tz::TZ_VARIANTS.iter().map(|tz| tz.name());
-            let suggestion = crate::diagnostics::suggest::closest_within(&zone.value, candidates, 2);
-            self.report(wording::unknown_time_zone(zone.span, &zone.value, suggestion));
+            let suggestion =
+                crate::diagnostics::suggest::closest_within(&zone.value, candidates, 2);
+            self.report(wording::unknown_time_zone(
+                zone.span,
+                &zone.value,
+                suggestion,
+            ));
         }
     }
 
@@ -253,7 +289,11 @@ impl<'p, 'a, 'd, 's> JourneyChecker<'p, 'a, 'd, 's> {
                     std::mem::swap(self.exprs.diagnostics, &mut quiet);
                     let _ = self.steps(rest, last_live.clone());
                     std::mem::swap(self.exprs.diagnostics, &mut quiet);
-                    self.exprs.diagnostics.extend(quiet.into_iter().filter(|d| d.code != crate::diagnostics::Code::UnreachableStep));
+                    self.exprs.diagnostics.extend(
+                        quiet
+                            .into_iter()
+                            .filter(|d| d.code != crate::diagnostics::Code::UnreachableStep),
+                    );
                     return None;
                 }
             };
@@ -269,7 +309,11 @@ impl<'p, 'a, 'd, 's> JourneyChecker<'p, 'a, 'd, 's> {
 
     fn step(&mut self, step: &Step, mut scope: Scope) -> Option<Scope> {
         match &step.kind {
-            StepKind::Send { channel, template, with } => {
+            StepKind::Send {
+                channel,
+                template,
+                with,
+            } => {
                 self.send(step.span, channel.as_ref(), template, with, &scope);
                 Some(scope)
             }
@@ -284,7 +328,12 @@ impl<'p, 'a, 'd, 's> JourneyChecker<'p, 'a, 'd, 's> {
                 }
                 Some(scope)
             }
-            StepKind::WaitFor { event, up_to, timeout, .. } => {
+            StepKind::WaitFor {
+                event,
+                up_to,
+                timeout,
+                ..
+            } => {
                 let ty = self.event_match(event, &scope);
                 self.wait_can_end(step.span, event, up_to.as_ref().map(|d| d.span));
                 let mut arrived = scope.clone();
@@ -304,9 +353,18 @@ impl<'p, 'a, 'd, 's> JourneyChecker<'p, 'a, 'd, 's> {
                     end: up_to.map_or(event.span.end, |d| d.span.end),
                     ..step.span
                 };
-                Scope::join(Some(arrived), timed_out, wait_line, "when this wait times out")
+                Scope::join(
+                    Some(arrived),
+                    timed_out,
+                    wait_line,
+                    "when this wait times out",
+                )
             }
-            StepKind::WaitAny { up_to, branches, timeout } => {
+            StepKind::WaitAny {
+                up_to,
+                branches,
+                timeout,
+            } => {
                 let mut joined: Option<Option<Scope>> = None;
                 let mut any_live = false;
                 for branch in branches {
@@ -318,7 +376,12 @@ impl<'p, 'a, 'd, 's> JourneyChecker<'p, 'a, 'd, 's> {
                     any_live |= out.is_some();
                     joined = Some(match joined {
                         None => out,
-                        Some(previous) => Scope::join(previous, out, branch.event.span, "when another event arrives first"),
+                        Some(previous) => Scope::join(
+                            previous,
+                            out,
+                            branch.event.span,
+                            "when another event arrives first",
+                        ),
                     });
                 }
                 let mut on_timeout = scope.clone();
@@ -330,10 +393,16 @@ impl<'p, 'a, 'd, 's> JourneyChecker<'p, 'a, 'd, 's> {
                 let _ = any_live;
                 match joined {
                     None => timed_out,
-                    Some(events) => Scope::join(events, timed_out, step.span, "when this wait times out"),
+                    Some(events) => {
+                        Scope::join(events, timed_out, step.span, "when this wait times out")
+                    }
                 }
             }
-            StepKind::If { condition, then, otherwise } => {
+            StepKind::If {
+                condition,
+                then,
+                otherwise,
+            } => {
                 self.exprs.condition(condition, &scope);
                 let mut then_scope = scope.clone();
                 then_scope.narrowed.extend(proven_set(condition));
@@ -342,12 +411,22 @@ impl<'p, 'a, 'd, 's> JourneyChecker<'p, 'a, 'd, 's> {
                     Some(block) => self.block(block, scope),
                     None => Some(scope),
                 };
-                Scope::join(after_then, after_else, step.span, "when the condition is false")
+                Scope::join(
+                    after_then,
+                    after_else,
+                    step.span,
+                    "when the condition is false",
+                )
             }
             StepKind::Split(branches) => {
-                let invalid: Vec<_> = branches.iter().filter(|b| b.basis_points == u32::MAX).collect();
+                let invalid: Vec<_> = branches
+                    .iter()
+                    .filter(|b| b.basis_points == u32::MAX)
+                    .collect();
                 for branch in &invalid {
-                    self.report(crate::diagnostics::syntax::invalid_percentage(branch.percent_span));
+                    self.report(crate::diagnostics::syntax::invalid_percentage(
+                        branch.percent_span,
+                    ));
                 }
                 let total: u64 = branches.iter().map(|b| u64::from(b.basis_points)).sum();
                 if invalid.is_empty() && total != 10_000 {
@@ -361,7 +440,12 @@ impl<'p, 'a, 'd, 's> JourneyChecker<'p, 'a, 'd, 's> {
                     };
                     joined = Some(match joined {
                         None => out,
-                        Some(previous) => Scope::join(previous, out, branch.span, "in another branch of the split"),
+                        Some(previous) => Scope::join(
+                            previous,
+                            out,
+                            branch.span,
+                            "in another branch of the split",
+                        ),
                     });
                 }
                 joined.unwrap_or(Some(scope))
@@ -372,10 +456,14 @@ impl<'p, 'a, 'd, 's> JourneyChecker<'p, 'a, 'd, 's> {
             }
             StepKind::Exit => None,
             StepKind::Goal { within, .. } => {
-                if let Some(within) = within {
-                    if scope.elapsed > within.seconds {
-                        self.report(wording::goal_window_too_short(step.span, within, scope.elapsed));
-                    }
+                if let Some(within) = within
+                    && scope.elapsed > within.seconds
+                {
+                    self.report(wording::goal_window_too_short(
+                        step.span,
+                        within,
+                        scope.elapsed,
+                    ));
                 }
                 Some(scope)
             }
@@ -405,7 +493,10 @@ impl<'p, 'a, 'd, 's> JourneyChecker<'p, 'a, 'd, 's> {
         with: &[(crate::syntax::ast::Ident, crate::syntax::ast::Expr)],
         scope: &Scope,
     ) {
-        self.first_send = Some(self.first_send.map_or(scope.elapsed, |t| t.min(scope.elapsed)));
+        self.first_send = Some(
+            self.first_send
+                .map_or(scope.elapsed, |t| t.min(scope.elapsed)),
+        );
         let mut template_scope = scope.clone();
         for (name, value) in with {
             let typed = self.exprs.check(value, scope);
@@ -415,15 +506,20 @@ impl<'p, 'a, 'd, 's> JourneyChecker<'p, 'a, 'd, 's> {
             if self.program().is_broken(&template_name.name) {
                 return;
             }
-            let candidates: Vec<&str> = self.program().templates.keys().map(String::as_str).collect();
+            let candidates: Vec<&str> = self
+                .program()
+                .templates
+                .keys()
+                .map(String::as_str)
+                .collect();
             self.report(names::unknown_template(template_name, candidates));
             return;
         };
         self.sent.insert(template_name.name.clone());
-        if let Some((channel, channel_span)) = channel {
-            if *channel != template.channel {
-                self.report(wording::channel_mismatch(*channel_span, *channel, template));
-            }
+        if let Some((channel, channel_span)) = channel
+            && *channel != template.channel
+        {
+            self.report(wording::channel_mismatch(*channel_span, *channel, template));
         }
         if let Some(shop) = self.program().shop {
             template_scope.bind("shop", Type::Record(shop), template.name.span);
@@ -433,7 +529,10 @@ impl<'p, 'a, 'd, 's> JourneyChecker<'p, 'a, 'd, 's> {
             template: template.name.name.clone(),
             span,
         });
-        for text in [&template.subject, &template.preheader].into_iter().flatten() {
+        for text in [&template.subject, &template.preheader]
+            .into_iter()
+            .flatten()
+        {
             self.exprs.template_text(text, &template_scope);
         }
         if let Some((_, body)) = &template.body {
@@ -442,21 +541,38 @@ impl<'p, 'a, 'd, 's> JourneyChecker<'p, 'a, 'd, 's> {
         self.exprs.send_site = None;
     }
 
-    fn set(&mut self, target: &crate::syntax::ast::Path, value: &crate::syntax::ast::Expr, scope: &Scope) {
+    fn set(
+        &mut self,
+        target: &crate::syntax::ast::Path,
+        value: &crate::syntax::ast::Expr,
+        scope: &Scope,
+    ) {
         let typed = self.exprs.check(value, scope);
-        let is_customer = target.parts.first().is_some_and(|p| p.name == "customer") && target.parts.len() == 2;
+        let is_customer =
+            target.parts.first().is_some_and(|p| p.name == "customer") && target.parts.len() == 2;
         if !is_customer {
             self.report(wording::set_not_customer(target.span));
             return;
         }
-        let attribute_ty = self.exprs.path(target, &Scope { narrowed: Default::default(), ..scope.clone() });
+        let attribute_ty = self.exprs.path(
+            target,
+            &Scope {
+                narrowed: Default::default(),
+                ..scope.clone()
+            },
+        );
         if attribute_ty.is_unknown() || typed.ty.is_unknown() {
             return;
         }
         if !typed.ty.fits(&attribute_ty) {
             let expected = self.program().schemas.show(&attribute_ty);
             let found = self.program().schemas.show(&typed.ty);
-            self.report(wording::set_type_mismatch(target.span, value.span, &expected, &found));
+            self.report(wording::set_type_mismatch(
+                target.span,
+                value.span,
+                &expected,
+                &found,
+            ));
         }
     }
 }

@@ -13,7 +13,11 @@ use crate::diagnostics::Diagnostic;
 use crate::model::Program;
 
 /// Runs every check on `program`; `user_templates` names templates declared outside the prelude.
-pub fn program(program: &Program<'_>, user_templates: &BTreeSet<String>, diagnostics: &mut Vec<Diagnostic>) {
+pub fn program(
+    program: &Program<'_>,
+    user_templates: &BTreeSet<String>,
+    diagnostics: &mut Vec<Diagnostic>,
+) {
     let mut sent = journey::SentTemplates::new();
     for journey in &program.all_journeys {
         journey::check(program, journey, &mut sent, diagnostics);

@@ -30,7 +30,11 @@ impl ExprChecker<'_, '_, '_> {
                     typed = Typed { ty, currency: None };
                     last_expr = expr;
                 }
-                self.printable(last_expr, &typed.ty, filters.last().map(|f| f.name.name.as_str()));
+                self.printable(
+                    last_expr,
+                    &typed.ty,
+                    filters.last().map(|f| f.name.name.as_str()),
+                );
             }
             TemplateNode::If {
                 branches,
@@ -45,7 +49,9 @@ impl ExprChecker<'_, '_, '_> {
                 }
                 self.nodes(otherwise, scope);
             }
-            TemplateNode::For { var, list, body, .. } => {
+            TemplateNode::For {
+                var, list, body, ..
+            } => {
                 let typed = self.check(list, scope);
                 let element = match typed.ty {
                     Type::List(element) => *element,
@@ -65,8 +71,11 @@ impl ExprChecker<'_, '_, '_> {
                     }
                     other => {
                         let shown = self.program.schemas.show(&other);
-                        self.diagnostics
-                            .push(wording::not_a_list(list.span, &shown, "`{% for %}`"));
+                        self.diagnostics.push(wording::not_a_list(
+                            list.span,
+                            &shown,
+                            "`{% for %}`",
+                        ));
                         Type::Unknown
                     }
                 };
@@ -94,7 +103,8 @@ impl ExprChecker<'_, '_, '_> {
             }
             Type::Record(_) | Type::List(_) => {
                 let shown = self.program.schemas.show(ty);
-                self.diagnostics.push(wording::not_printable(expr.span, &shown));
+                self.diagnostics
+                    .push(wording::not_printable(expr.span, &shown));
             }
             _ => {}
         }

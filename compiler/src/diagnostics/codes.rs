@@ -116,8 +116,14 @@ impl Code {
         let trimmed = text.trim();
         let digits = trimmed.trim_start_matches(['J', 'j']);
         if let Ok(number) = digits.parse::<u16>() {
-            return Code::ALL.iter().copied().find(|code| code.number() == number);
+            return Code::ALL
+                .iter()
+                .copied()
+                .find(|code| code.number() == number);
         }
-        Code::ALL.iter().copied().find(|code| code.name() == trimmed)
+        Code::ALL
+            .iter()
+            .copied()
+            .find(|code| code.name() == trimmed)
     }
 }

@@ -6,9 +6,14 @@ use crate::syntax::ast::{Channel, Duration, GoalRule, Ident, SplitBranch, Templa
 
 /// "3 days", "5 hours", "90 minutes".
 pub fn human_duration(seconds: u64) -> String {
-    let units = [(86_400, "day"), (3_600, "hour"), (60, "minute"), (1, "second")];
+    let units = [
+        (86_400, "day"),
+        (3_600, "hour"),
+        (60, "minute"),
+        (1, "second"),
+    ];
     for (size, unit) in units {
-        if seconds >= size && seconds % size == 0 {
+        if seconds >= size && seconds.is_multiple_of(size) {
             let count = seconds / size;
             return format!("{count} {unit}{}", if count == 1 { "" } else { "s" });
         }
@@ -20,7 +25,10 @@ pub fn human_duration(seconds: u64) -> String {
 pub fn missing_trigger(name: &Ident) -> Diagnostic {
     Diagnostic::new(
         Code::MissingTrigger,
-        format!("journey `{}` has no trigger, so no customer can enter it", name.name),
+        format!(
+            "journey `{}` has no trigger, so no customer can enter it",
+            name.name
+        ),
         Label::new(name.span, "this journey never starts"),
     )
     .with_help("add a `when` line, e.g. `when order_placed as order`")
@@ -138,7 +146,11 @@ pub fn unknown_time_zone(span: Span, zone: &str, suggestion: Option<&str>) -> Di
         Label::new(span, "not an IANA time zone"),
     );
     match suggestion {
-        Some(best) => diagnostic.with_fix(format!("did you mean `{best}`?"), span, format!("\"{best}\"")),
+        Some(best) => diagnostic.with_fix(
+            format!("did you mean `{best}`?"),
+            span,
+            format!("\"{best}\""),
+        ),
         None => diagnostic.with_help("use an IANA name such as \"Europe/Rome\""),
     }
 }
@@ -157,7 +169,10 @@ pub fn unreachable_step(span: Span, previous: Span) -> Diagnostic {
 /// Split percentages that do not add up.
 pub fn split_not_hundred(span: Span, branches: &[SplitBranch], total: u64) -> Diagnostic {
     let shown = format!("{}.{:02}", total / 100, total % 100);
-    let shown = shown.trim_end_matches("00").trim_end_matches('.').to_string();
+    let shown = shown
+        .trim_end_matches("00")
+        .trim_end_matches('.')
+        .to_string();
     let mut diagnostic = Diagnostic::new(
         Code::SplitNotHundred,
         format!("the branches of this split add up to {shown}%, not 100%"),
@@ -166,7 +181,10 @@ pub fn split_not_hundred(span: Span, branches: &[SplitBranch], total: u64) -> Di
     for branch in branches {
         diagnostic = diagnostic.with_label(branch.percent_span, "");
     }
-    diagnostic.secondary.iter_mut().for_each(|label| label.text = None);
+    diagnostic
+        .secondary
+        .iter_mut()
+        .for_each(|label| label.text = None);
     diagnostic.with_help("change the percentages so that they add up to 100%")
 }
 
@@ -207,8 +225,15 @@ pub fn channel_mismatch(span: Span, channel: Channel, template: &Template) -> Di
         ),
         Label::new(span, format!("sent as {}", with_article(channel.keyword()))),
     )
-    .with_label(template.name.span, format!("declared for {}", template.channel.keyword()))
-    .with_fix(format!("send it as {}", with_article(template.channel.keyword())), span, template.channel.keyword())
+    .with_label(
+        template.name.span,
+        format!("declared for {}", template.channel.keyword()),
+    )
+    .with_fix(
+        format!("send it as {}", with_article(template.channel.keyword())),
+        span,
+        template.channel.keyword(),
+    )
 }
 
 fn with_article(channel: &str) -> String {
@@ -239,5 +264,8 @@ pub fn set_type_mismatch(target: Span, value: Span, expected: &str, found: &str)
         ),
         Label::new(value, format!("this is {}", super::types::article(found))),
     )
-    .with_label(target, format!("this attribute holds {}", super::types::article(expected)))
+    .with_label(
+        target,
+        format!("this attribute holds {}", super::types::article(expected)),
+    )
 }

@@ -20,7 +20,10 @@ fn with_suggestion<'a>(
 }
 
 /// An event name that is not declared.
-pub fn unknown_event<'a>(ident: &Ident, candidates: impl IntoIterator<Item = &'a str>) -> Diagnostic {
+pub fn unknown_event<'a>(
+    ident: &Ident,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Diagnostic {
     let diagnostic = Diagnostic::new(
         Code::UnknownEvent,
         format!("unknown event `{}`", ident.name),
@@ -43,12 +46,18 @@ pub fn unknown_field<'a>(
         format!("`{record}` has no field `{}`", part.name),
         Label::new(part.span, format!("not a field of `{path}`")),
     )
-    .with_note(format!("the fields of `{record}` are: {}", fields.join(", ")));
+    .with_note(format!(
+        "the fields of `{record}` are: {}",
+        fields.join(", ")
+    ));
     with_suggestion(diagnostic, part, candidates)
 }
 
 /// A customer attribute that is not declared.
-pub fn unknown_attribute<'a>(part: &Ident, candidates: impl IntoIterator<Item = &'a str>) -> Diagnostic {
+pub fn unknown_attribute<'a>(
+    part: &Ident,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Diagnostic {
     let diagnostic = Diagnostic::new(
         Code::UnknownAttribute,
         format!("the customer profile has no attribute `{}`", part.name),
@@ -72,7 +81,10 @@ pub fn not_in_scope(head: &Ident, missing: &Missing, send_site: Option<&SendSite
         message,
         Label::new(head.span, format!("`{}` may not exist here", head.name)),
     )
-    .with_label(missing.lost_at, format!("`{}` is not known {}", head.name, missing.why));
+    .with_label(
+        missing.lost_at,
+        format!("`{}` is not known {}", head.name, missing.why),
+    );
     if let Some(site) = send_site {
         diagnostic = diagnostic.with_label(site.span, "sent here");
     }
@@ -94,13 +106,19 @@ pub fn not_yet_known(head: &Ident, bound_at: Span, send_site: Option<&SendSite>)
     let mut diagnostic = Diagnostic::new(
         Code::NotInScope,
         message,
-        Label::new(head.span, format!("`{}` does not exist yet here", head.name)),
+        Label::new(
+            head.span,
+            format!("`{}` does not exist yet here", head.name),
+        ),
     )
     .with_label(bound_at, "it is known only after this wait");
     if let Some(site) = send_site {
         diagnostic = diagnostic.with_label(site.span, "sent here");
     }
-    diagnostic.with_help(format!("move this step after the wait that binds `{}`", head.name))
+    diagnostic.with_help(format!(
+        "move this step after the wait that binds `{}`",
+        head.name
+    ))
 }
 
 /// A name that is not known at all.
@@ -111,10 +129,17 @@ pub fn unknown_name<'a>(
     send_site: Option<&SendSite>,
 ) -> Diagnostic {
     let message = match send_site {
-        Some(site) => format!("template `{}` uses `{}`, which is not known where it is sent", site.template, head.name),
+        Some(site) => format!(
+            "template `{}` uses `{}`, which is not known where it is sent",
+            site.template, head.name
+        ),
         None => format!("`{}` is not known here", head.name),
     };
-    let mut diagnostic = Diagnostic::new(Code::UnknownName, message, Label::new(head.span, "unknown name"));
+    let mut diagnostic = Diagnostic::new(
+        Code::UnknownName,
+        message,
+        Label::new(head.span, "unknown name"),
+    );
     if let Some(site) = send_site {
         diagnostic = diagnostic.with_label(site.span, "sent here");
     }
@@ -128,7 +153,10 @@ pub fn unknown_name<'a>(
 }
 
 /// A type name that is not a builtin type, record or event.
-pub fn unknown_type<'a>(ident: &Ident, candidates: impl IntoIterator<Item = &'a str>) -> Diagnostic {
+pub fn unknown_type<'a>(
+    ident: &Ident,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Diagnostic {
     let diagnostic = Diagnostic::new(
         Code::UnknownType,
         format!("unknown type `{}`", ident.name),
@@ -139,7 +167,10 @@ pub fn unknown_type<'a>(ident: &Ident, candidates: impl IntoIterator<Item = &'a 
 }
 
 /// A function or filter that is not a builtin.
-pub fn unknown_function<'a>(ident: &Ident, candidates: impl IntoIterator<Item = &'a str>) -> Diagnostic {
+pub fn unknown_function<'a>(
+    ident: &Ident,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Diagnostic {
     let diagnostic = Diagnostic::new(
         Code::UnknownFunction,
         format!("unknown function or filter `{}`", ident.name),
@@ -150,7 +181,10 @@ pub fn unknown_function<'a>(ident: &Ident, candidates: impl IntoIterator<Item = 
 }
 
 /// A segment that is not declared.
-pub fn unknown_segment<'a>(ident: &Ident, candidates: impl IntoIterator<Item = &'a str>) -> Diagnostic {
+pub fn unknown_segment<'a>(
+    ident: &Ident,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Diagnostic {
     let diagnostic = Diagnostic::new(
         Code::UnknownSegment,
         format!("unknown segment `{}`", ident.name),
@@ -161,7 +195,10 @@ pub fn unknown_segment<'a>(ident: &Ident, candidates: impl IntoIterator<Item = &
 }
 
 /// A template that is not declared.
-pub fn unknown_template<'a>(ident: &Ident, candidates: impl IntoIterator<Item = &'a str>) -> Diagnostic {
+pub fn unknown_template<'a>(
+    ident: &Ident,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Diagnostic {
     let diagnostic = Diagnostic::new(
         Code::UnknownTemplate,
         format!("unknown template `{}`", ident.name),
@@ -171,7 +208,10 @@ pub fn unknown_template<'a>(ident: &Ident, candidates: impl IntoIterator<Item = 
 }
 
 /// A layout that is not declared.
-pub fn unknown_layout<'a>(ident: &Ident, candidates: impl IntoIterator<Item = &'a str>) -> Diagnostic {
+pub fn unknown_layout<'a>(
+    ident: &Ident,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Diagnostic {
     let diagnostic = Diagnostic::new(
         Code::UnknownLayout,
         format!("unknown layout `{}`", ident.name),
@@ -204,7 +244,10 @@ pub fn duplicate_field(ident: &Ident, first: Span, record: &str) -> Diagnostic {
 }
 
 /// A named argument the function does not take.
-pub fn unknown_argument<'a>(ident: &Ident, candidates: impl IntoIterator<Item = &'a str> + Clone) -> Diagnostic {
+pub fn unknown_argument<'a>(
+    ident: &Ident,
+    candidates: impl IntoIterator<Item = &'a str> + Clone,
+) -> Diagnostic {
     let params: Vec<&str> = candidates.clone().into_iter().collect();
     let diagnostic = Diagnostic::new(
         Code::BadArguments,

@@ -7,10 +7,15 @@ use crate::syntax::ast::{FrequencyCap, Ident, QuietHours};
 pub fn unknown_policy(name: &Ident) -> Diagnostic {
     let diagnostic = Diagnostic::new(
         Code::UnknownPolicy,
-        format!("`policy {}` governs nothing: only `marketing` messages follow a policy", name.name),
+        format!(
+            "`policy {}` governs nothing: only `marketing` messages follow a policy",
+            name.name
+        ),
         Label::new(name.span, "not a message category"),
     )
-    .with_note("transactional messages (order confirmations, shipping notices) are never held back");
+    .with_note(
+        "transactional messages (order confirmations, shipping notices) are never held back",
+    );
     diagnostic.with_fix("write `policy marketing`", name.span, "marketing")
 }
 
@@ -21,7 +26,9 @@ pub fn empty_quiet_hours(quiet: &QuietHours) -> Diagnostic {
         "these quiet hours start and end at the same time",
         Label::new(quiet.span, "an empty (or whole-day) quiet period"),
     )
-    .with_help("write when the quiet period starts and when it ends, e.g. `quiet hours 21:00 to 08:00`")
+    .with_help(
+        "write when the quiet period starts and when it ends, e.g. `quiet hours 21:00 to 08:00`",
+    )
 }
 
 /// A frequency cap of zero.

@@ -46,7 +46,9 @@ pub fn unclosed_tag(open: Span, tag: &str, closer: &str) -> Diagnostic {
         format!("`{tag}` is never closed"),
         Label::new(open, "opened here"),
     )
-    .with_help(format!("add `{closer}` where the repeated or conditional part ends"))
+    .with_help(format!(
+        "add `{closer}` where the repeated or conditional part ends"
+    ))
 }
 
 /// A word that looks like a misspelled keyword.
@@ -67,6 +69,16 @@ pub fn single_equals(code: Code, span: Span) -> Diagnostic {
         Label::new(span, "comparison written with one `=`"),
     )
     .with_fix("write `==`", span, "==")
+}
+
+/// A declaration nested deeper than the parser accepts.
+pub fn too_deep(span: Span, limit: usize) -> Diagnostic {
+    Diagnostic::new(
+        Code::Syntax,
+        format!("this declaration is nested more than {limit} levels deep"),
+        Label::new(span, "too deep from here on"),
+    )
+    .with_help("split it into smaller journeys or templates")
 }
 
 /// A text in quotes that is never closed.

@@ -5,11 +5,22 @@ use crate::source::Span;
 use crate::syntax::ast::Call;
 
 /// Two operands that do not go together.
-pub fn type_mismatch(op: &str, span: Span, left: Span, left_ty: &str, right: Span, right_ty: &str) -> Diagnostic {
+pub fn type_mismatch(
+    op: &str,
+    span: Span,
+    left: Span,
+    left_ty: &str,
+    right: Span,
+    right_ty: &str,
+) -> Diagnostic {
     let _ = span;
     Diagnostic::new(
         Code::TypeMismatch,
-        format!("cannot use `{op}` with {} and {}", article(left_ty), article(right_ty)),
+        format!(
+            "cannot use `{op}` with {} and {}",
+            article(left_ty),
+            article(right_ty)
+        ),
         Label::new(right, format!("this is {}", article(right_ty))),
     )
     .with_label(left, format!("this is {}", article(left_ty)))
@@ -20,7 +31,11 @@ pub fn type_mismatch(op: &str, span: Span, left: Span, left_ty: &str, right: Spa
 pub fn mixed_list(span: Span, first: &str, other: &str) -> Diagnostic {
     Diagnostic::new(
         Code::TypeMismatch,
-        format!("a list cannot hold both {} and {}", article(first), article(other)),
+        format!(
+            "a list cannot hold both {} and {}",
+            article(first),
+            article(other)
+        ),
         Label::new(span, format!("this is {}", article(other))),
     )
 }
@@ -35,14 +50,22 @@ pub fn bad_unary(span: Span, op: &str, ty: &str) -> Diagnostic {
 }
 
 /// Money literals of two currencies combined.
-pub fn mixed_currencies(op: &str, left: Span, left_currency: &str, right: Span, right_currency: &str) -> Diagnostic {
+pub fn mixed_currencies(
+    op: &str,
+    left: Span,
+    left_currency: &str,
+    right: Span,
+    right_currency: &str,
+) -> Diagnostic {
     Diagnostic::new(
         Code::MixedCurrencies,
         format!("cannot use `{op}` with {left_currency} and {right_currency} amounts"),
         Label::new(right, format!("this amount is in {right_currency}")),
     )
     .with_label(left, format!("this amount is in {left_currency}"))
-    .with_help(format!("write both amounts in the same currency, e.g. both in {left_currency}"))
+    .with_help(format!(
+        "write both amounts in the same currency, e.g. both in {left_currency}"
+    ))
 }
 
 /// An optional value used where a value is required.
@@ -50,7 +73,13 @@ pub fn unhandled_optional(span: Span, what: &str, ty: &str, use_: &str) -> Diagn
     Diagnostic::new(
         Code::UnhandledOptional,
         format!("`{what}` may be missing, so you cannot {use_} directly"),
-        Label::new(span, format!("this is {}, which may be missing", article(&format!("{ty}?")))),
+        Label::new(
+            span,
+            format!(
+                "this is {}, which may be missing",
+                article(&format!("{ty}?"))
+            ),
+        ),
     )
     .with_help(format!(
         "give a fallback with `{what} ?? …`, or check first with `if {what} is set {{ … }}`"
@@ -71,17 +100,30 @@ pub fn unhandled_optional_condition(span: Span) -> Diagnostic {
 pub fn condition_not_bool(span: Span, ty: &str) -> Diagnostic {
     Diagnostic::new(
         Code::ConditionNotBool,
-        format!("a condition must be true or false, but this is {}", article(ty)),
+        format!(
+            "a condition must be true or false, but this is {}",
+            article(ty)
+        ),
         Label::new(span, format!("this is {}", article(ty))),
     )
     .with_help("compare it with something, e.g. `customer.orders_count > 1`")
 }
 
 /// An argument of the wrong type.
-pub fn argument_type(span: Span, function: &str, param: &str, expected: &str, found: &str) -> Diagnostic {
+pub fn argument_type(
+    span: Span,
+    function: &str,
+    param: &str,
+    expected: &str,
+    found: &str,
+) -> Diagnostic {
     Diagnostic::new(
         Code::ArgumentType,
-        format!("`{function}` expects {} for `{param}`, but this is {}", article(expected), article(found)),
+        format!(
+            "`{function}` expects {} for `{param}`, but this is {}",
+            article(expected),
+            article(found)
+        ),
         Label::new(span, format!("this is {}", article(found))),
     )
 }
@@ -90,7 +132,11 @@ pub fn argument_type(span: Span, function: &str, param: &str, expected: &str, fo
 pub fn no_overload(call: &Call, given: &[String], accepted: &[String]) -> Diagnostic {
     Diagnostic::new(
         Code::ArgumentType,
-        format!("`{}` cannot be used with ({})", call.name.name, given.join(", ")),
+        format!(
+            "`{}` cannot be used with ({})",
+            call.name.name,
+            given.join(", ")
+        ),
         Label::new(call.span, "no version of this function takes these values"),
     )
     .with_note(format!("it can be used as: {}", accepted.join("; ")))
@@ -112,7 +158,9 @@ pub fn not_printable(span: Span, ty: &str) -> Diagnostic {
         format!("{} cannot be printed as text", article(ty)),
         Label::new(span, format!("this is {}", article(ty))),
     )
-    .with_help("print one of its fields, or loop over a list with `{% for item in list %}…{% endfor %}`")
+    .with_help(
+        "print one of its fields, or loop over a list with `{% for item in list %}…{% endfor %}`",
+    )
 }
 
 /// Reading a field of something that has none.
@@ -120,7 +168,10 @@ pub fn no_fields(part: &crate::syntax::ast::Ident, path: &str, ty: &str) -> Diag
     Diagnostic::new(
         Code::NoFields,
         format!("`{path}` is {} and has no fields", article(ty)),
-        Label::new(part.span, format!("`{}` cannot be read from {}", part.name, article(ty))),
+        Label::new(
+            part.span,
+            format!("`{}` cannot be read from {}", part.name, article(ty)),
+        ),
     )
 }
 

@@ -25,18 +25,24 @@ pub fn diagnostic(code: Code, ctx: Ctx, text: &str, error: &Error<Rule>) -> Diag
         .map_or(reported, |attempts| attempts.max_position.max(reported))
         .min(text.len());
     let at = |start: usize, end: usize| Span::new(ctx.file, ctx.base + start, ctx.base + end);
-    let unclosed_triple = (text.matches("\"\"\"").count() % 2 == 1).then(|| text.rfind("\"\"\"")).flatten();
+    let unclosed_triple = (text.matches("\"\"\"").count() % 2 == 1)
+        .then(|| text.rfind("\"\"\""))
+        .flatten();
     if let Some(open) = unclosed_triple
         .or_else(|| unterminated_text(text, position))
         .or_else(|| open_quote_on_line(text, position))
     {
-        let quote = if text.get(open..open + 3) == Some("\"\"\"") { "\"\"\"" } else { text.get(open..open + 1).unwrap_or("\"") };
+        let quote = if text.get(open..open + 3) == Some("\"\"\"") {
+            "\"\"\""
+        } else {
+            text.get(open..open + 1).unwrap_or("\"")
+        };
         return wording::unterminated_text(at(open, open + quote.len()), quote);
     }
-    if code == Code::TemplateSyntax {
-        if let Some((open, tag, closer)) = unclosed_tag(text, position) {
-            return wording::unclosed_tag(at(open, open + tag.len()), &tag, closer);
-        }
+    if code == Code::TemplateSyntax
+        && let Some((open, tag, closer)) = unclosed_tag(text, position)
+    {
+        return wording::unclosed_tag(at(open, open + tag.len()), &tag, closer);
     }
     let mut phrases = BTreeSet::new();
     let mut keywords = BTreeSet::new();
@@ -69,13 +75,22 @@ pub fn diagnostic(code: Code, ctx: Ctx, text: &str, error: &Error<Rule>) -> Diag
     let previous = previous_token(text, position);
 
     if found.is_none() && expected.iter().any(|e| e == "`}`") {
-        let head_end = text.find('\n').unwrap_or(text.len()).min(text.find('{').unwrap_or(text.len()));
+        let head_end = text
+            .find('\n')
+            .unwrap_or(text.len())
+            .min(text.find('{').unwrap_or(text.len()));
         let head = text.get(..head_end).unwrap_or("").trim_end();
         let insert_at = text.trim_end().len();
         return wording::unclosed_declaration(at(0, head.len()), head, at(insert_at, insert_at));
     }
-    if let Some(word) = found.as_deref().filter(|w| w.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')) {
-        let same_start = keywords.iter().map(String::as_str).filter(|k| k.get(..1) == word.get(..1));
+    if let Some(word) = found
+        .as_deref()
+        .filter(|w| w.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+    {
+        let same_start = keywords
+            .iter()
+            .map(String::as_str)
+            .filter(|k| k.get(..1) == word.get(..1));
         if let Some(keyword) = crate::diagnostics::suggest::closest(word, same_start) {
             return wording::misspelled_keyword(code, found_span, word, keyword);
         }
@@ -85,8 +100,16 @@ pub fn diagnostic(code: Code, ctx: Ctx, text: &str, error: &Error<Rule>) -> Diag
     }
     let quote_closed_early = position > 0
         && text.get(position - 1..position) == Some("\"")
-        && found.as_deref().is_some_and(|w| w.chars().next().is_some_and(char::is_alphanumeric));
-    let mut diagnostic = wording::unexpected(code, found_span, &expected, found.as_deref(), previous.as_deref());
+        && found
+            .as_deref()
+            .is_some_and(|w| w.chars().next().is_some_and(char::is_alphanumeric));
+    let mut diagnostic = wording::unexpected(
+        code,
+        found_span,
+        &expected,
+        found.as_deref(),
+        previous.as_deref(),
+    );
     if quote_closed_early {
         diagnostic = diagnostic.with_note(
             "the `\"` before this word closed the text; inside `{{ }}` in a one-line text, write texts in single quotes: 'amico'",
@@ -99,7 +122,10 @@ fn is_meaningful_token(token: &str) -> bool {
     !token.is_empty()
         && !token.contains("..")
         && !token.chars().all(char::is_whitespace)
-        && !matches!(token, "//" | "/*" | "_" | "-" | "{{-" | "{%-" | "-}}" | "-%}" | "\"\"\"" | "\"" | "'")
+        && !matches!(
+            token,
+            "//" | "/*" | "_" | "-" | "{{-" | "{%-" | "-}}" | "-%}" | "\"\"\"" | "\"" | "'"
+        )
 }
 
 /// What the parser wanted, ranked so the most helpful phrase comes first.
@@ -111,7 +137,11 @@ struct Expectation {
 
 impl Expectation {
     fn from(phrase: &str) -> Expectation {
-        let rank = if phrase == "an operator" || phrase == "`is set`" { 5 } else { 1 };
+        let rank = if phrase == "an operator" || phrase == "`is set`" {
+            5
+        } else {
+            1
+        };
         Expectation {
             rank,
             phrase: phrase.to_string(),
@@ -165,7 +195,8 @@ fn summarize(phrases: BTreeSet<Expectation>) -> Vec<String> {
         .map(|e| e.phrase)
         .filter(|phrase| !(has_step && journey_level.contains(&phrase.as_str())))
         .filter(|phrase| {
-            !all.iter().any(|other| other != phrase && other.starts_with(phrase.as_str()))
+            !all.iter()
+                .any(|other| other != phrase && other.starts_with(phrase.as_str()))
         })
         .filter(|phrase| seen.insert(phrase.clone()))
         .collect();
@@ -186,9 +217,17 @@ fn unclosed_tag(text: &str, position: usize) -> Option<(usize, String, &'static 
     let mut rest = 0;
     while let Some(found) = text.get(rest..).and_then(|tail| tail.find("{%")) {
         let start = rest + found;
-        let end = text.get(start..).and_then(|tail| tail.find("%}")).map_or(text.len(), |e| start + e + 2);
+        let end = text
+            .get(start..)
+            .and_then(|tail| tail.find("%}"))
+            .map_or(text.len(), |e| start + e + 2);
         let tag = text.get(start..end).unwrap_or("");
-        let word = tag.trim_start_matches("{%").trim_start_matches('-').split_whitespace().next().unwrap_or("");
+        let word = tag
+            .trim_start_matches("{%")
+            .trim_start_matches('-')
+            .split_whitespace()
+            .next()
+            .unwrap_or("");
         match word {
             "if" => open.push((start, tag.to_string(), "{% endif %}")),
             "for" => open.push((start, tag.to_string(), "{% endfor %}")),
@@ -265,7 +304,9 @@ fn phrase(rule: Rule) -> Option<&'static str> {
         | Rule::set_step
         | Rule::exit_step
         | Rule::goal_step => "a step such as `send`, `wait` or `if`",
-        Rule::with_item => "a value for the template such as `offer = coupon(percent: 10, valid: 7 days)`",
+        Rule::with_item => {
+            "a value for the template such as `offer = coupon(percent: 10, valid: 7 days)`"
+        }
         Rule::weekday => "a day of the week such as `monday`",
         Rule::up_to => "`up to` and a duration",
         Rule::since_entry => "`since entry`",
@@ -274,7 +315,9 @@ fn phrase(rule: Rule) -> Option<&'static str> {
         Rule::else_clause => "`else`",
         Rule::split_branch => "a branch such as `50% => { … }`",
         Rule::holdout => "`holdout`",
-        Rule::expr | Rule::primary | Rule::prefix => "a value such as `order.total`, `3 days` or `\"text\"`",
+        Rule::expr | Rule::primary | Rule::prefix => {
+            "a value such as `order.total`, `3 days` or `\"text\"`"
+        }
         Rule::infix
         | Rule::or_op
         | Rule::and_op
@@ -349,7 +392,10 @@ fn unterminated_text(text: &str, position: usize) -> Option<usize> {
 /// The offset of a quote, on the line of `position`, that opens a text no later quote closes.
 fn open_quote_on_line(text: &str, position: usize) -> Option<usize> {
     let line_start = text.get(..position)?.rfind('\n').map_or(0, |idx| idx + 1);
-    let line_end = text.get(position..)?.find('\n').map_or(text.len(), |idx| position + idx);
+    let line_end = text
+        .get(position..)?
+        .find('\n')
+        .map_or(text.len(), |idx| position + idx);
     let line = text.get(line_start..line_end)?;
     if line.contains("\"\"\"") {
         return None;

@@ -31,12 +31,22 @@ pub fn parse_file(file: FileId, text: &str) -> (ast::File, Vec<Diagnostic>) {
     let mut declarations = Vec::new();
     let mut broken = Vec::new();
     let starts = recovery::chunk_starts(text);
-    let ends = starts.iter().skip(1).copied().chain(std::iter::once(text.len()));
+    let ends = starts
+        .iter()
+        .skip(1)
+        .copied()
+        .chain(std::iter::once(text.len()));
     for (start, end) in starts.iter().copied().zip(ends) {
         let Some(chunk_text) = text.get(start..end) else {
             continue;
         };
         let ctx = parse::Ctx { file, base: start };
+        if let Some(deepest) = too_deep(chunk_text) {
+            let span = crate::source::Span::new(file, start + deepest, start + deepest + 1);
+            diagnostics.push(crate::diagnostics::syntax::too_deep(span, MAX_NESTING));
+            broken.extend(declaration_head(chunk_text));
+            continue;
+        }
         match JourneyParser::parse(Rule::chunk, chunk_text) {
             Ok(mut pairs) => {
                 if let Some(root) = pairs.next() {
@@ -57,6 +67,46 @@ pub fn parse_file(file: FileId, text: &str) -> (ast::File, Vec<Diagnostic>) {
         },
         diagnostics,
     )
+}
+
+/// The deepest nesting of brackets and template blocks a declaration may have. Real journeys
+/// stay far below; the limit keeps hostile input from exhausting the stack.
+pub const MAX_NESTING: usize = 128;
+
+/// The offset where nesting first goes past [`MAX_NESTING`], if it does: brackets, template
+/// blocks (`{% if %}`, `{% for %}`) and runs of prefix operators (`not not not …`, `- - …`).
+fn too_deep(text: &str) -> Option<usize> {
+    let bytes = text.as_bytes();
+    let mut depth: usize = 0;
+    let mut prefix_run: usize = 0;
+    for (idx, byte) in bytes.iter().enumerate() {
+        let rest = text.get(idx..).unwrap_or("");
+        match byte {
+            b'{' if rest.starts_with("{%") => {
+                let tag = rest
+                    .get(2..)
+                    .unwrap_or("")
+                    .trim_start_matches('-')
+                    .trim_start();
+                if tag.starts_with("if") || tag.starts_with("for") {
+                    depth += 1;
+                } else if tag.starts_with("end") {
+                    depth = depth.saturating_sub(1);
+                }
+            }
+            b'}' if idx > 0 && bytes.get(idx - 1) == Some(&b'%') => {}
+            b'(' | b'[' | b'{' => depth += 1,
+            b')' | b']' | b'}' => depth = depth.saturating_sub(1),
+            b'-' if rest.starts_with("- ") => prefix_run += 1,
+            b'n' if rest.starts_with("not ") => prefix_run += 1,
+            b' ' | b'\t' | b'\n' | b'\r' | b'o' | b't' => {}
+            _ => prefix_run = 0,
+        }
+        if depth > MAX_NESTING || prefix_run > MAX_NESTING {
+            return Some(idx);
+        }
+    }
+    None
 }
 
 /// Parses again with pest's error details on (what was expected at the furthest point); they

@@ -27,7 +27,11 @@ impl Ctx {
     pub fn span(&self, pair: &Pair<'_, Rule>) -> Span {
         let span = pair.as_span();
         let len = trim_trivia(pair.as_str()).len();
-        Span::new(self.file, self.base + span.start(), self.base + span.start() + len)
+        Span::new(
+            self.file,
+            self.base + span.start(),
+            self.base + span.start() + len,
+        )
     }
 }
 
@@ -63,7 +67,11 @@ fn comment_start(line: &str) -> Option<usize> {
 }
 
 /// Builds the declarations of one parsed chunk; template texts may add diagnostics.
-pub fn chunk(ctx: Ctx, pair: Pair<'_, Rule>, diagnostics: &mut Vec<Diagnostic>) -> Vec<Declaration> {
+pub fn chunk(
+    ctx: Ctx,
+    pair: Pair<'_, Rule>,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Vec<Declaration> {
     let mut builder = Builder { ctx, diagnostics };
     pair.into_inner()
         .filter(|pair| pair.as_rule() != Rule::EOI)
@@ -416,13 +424,17 @@ impl Builder<'_> {
                     let mut within = None;
                     for part in parts {
                         match part.as_rule() {
-                            Rule::binding => binding = part.into_inner().next().map(|p| self.ident(p)),
+                            Rule::binding => {
+                                binding = part.into_inner().next().map(|p| self.ident(p))
+                            }
                             Rule::where_clause => condition = self.where_clause(part),
                             Rule::duration_lit => within = Some(self.duration(part)),
                             _ => {}
                         }
                     }
-                    let match_span = event.span.to(condition.as_ref().map_or(event.span, |c| c.span));
+                    let match_span = event
+                        .span
+                        .to(condition.as_ref().map_or(event.span, |c| c.span));
                     journey.goals.push(GoalRule {
                         name: goal_name,
                         event: EventMatch {
@@ -436,7 +448,9 @@ impl Builder<'_> {
                     });
                 }
                 Rule::exclusive_rule => {
-                    journey.exclusive.push(self.ident(item.into_inner().next()?));
+                    journey
+                        .exclusive
+                        .push(self.ident(item.into_inner().next()?));
                 }
                 _ => journey.steps.extend(self.step(item)),
             }
@@ -544,7 +558,9 @@ impl Builder<'_> {
                 let mut with = Vec::new();
                 for part in parts {
                     match part.as_rule() {
-                        Rule::channel => channel_kw = Some((channel(part.as_str()), self.span(&part))),
+                        Rule::channel => {
+                            channel_kw = Some((channel(part.as_str()), self.span(&part)))
+                        }
                         Rule::ident => template = Some(self.ident(part)),
                         Rule::with_item => with.extend(self.with_item(part)),
                         _ => {}
@@ -563,7 +579,9 @@ impl Builder<'_> {
                 let mut zone = None;
                 for part in parts {
                     match part.as_rule() {
-                        Rule::weekday => weekday_kw = Some((weekday(part.as_str()), self.span(&part))),
+                        Rule::weekday => {
+                            weekday_kw = Some((weekday(part.as_str()), self.span(&part)))
+                        }
                         Rule::time_lit => time = Some(self.time(part)),
                         Rule::zone => zone = self.zone(part),
                         _ => {}
@@ -783,7 +801,11 @@ impl Builder<'_> {
             .map_infix(|left, op, right| {
                 let span = left.span.to(right.span);
                 Expr {
-                    kind: ExprKind::Binary(binary_op(op.as_rule()), Box::new(left), Box::new(right)),
+                    kind: ExprKind::Binary(
+                        binary_op(op.as_rule()),
+                        Box::new(left),
+                        Box::new(right),
+                    ),
                     span,
                 }
             })
@@ -814,7 +836,9 @@ impl Builder<'_> {
             }
             Rule::text_lit => ExprKind::Text(self.text(pair).value),
             Rule::bool_lit => ExprKind::Bool(raw == "true"),
-            Rule::list_lit => ExprKind::List(pair.into_inner().map(|item| self.expr(item)).collect()),
+            Rule::list_lit => {
+                ExprKind::List(pair.into_inner().map(|item| self.expr(item)).collect())
+            }
             Rule::call => ExprKind::Call(self.call(pair)),
             Rule::path => ExprKind::Path(self.path(pair)),
             _ => ExprKind::List(Vec::new()),

@@ -87,7 +87,9 @@ impl Builder<'_, '_> {
                 for part in pair.into_inner() {
                     match part.as_rule() {
                         Rule::expr => expr = Some(parse::expr(self.ctx, part, self.diagnostics)),
-                        Rule::filter => filters.push(parse::filter(self.ctx, part, self.diagnostics)),
+                        Rule::filter => {
+                            filters.push(parse::filter(self.ctx, part, self.diagnostics))
+                        }
                         _ => {}
                     }
                 }
@@ -104,7 +106,9 @@ impl Builder<'_, '_> {
                 for part in pair.into_inner() {
                     match part.as_rule() {
                         Rule::t_if_open | Rule::t_elif_open => {
-                            if let Some(condition) = part.into_inner().find(|p| p.as_rule() == Rule::expr) {
+                            if let Some(condition) =
+                                part.into_inner().find(|p| p.as_rule() == Rule::expr)
+                            {
                                 let condition = parse::expr(self.ctx, condition, self.diagnostics);
                                 branches.push((condition, Vec::new()));
                             }

@@ -67,7 +67,10 @@ impl TripleLayout {
         let mut at_line_start = start == 0 || inner.get(..start).is_some_and(|p| p.ends_with('\n'));
         let mut rest = segment;
         if start == 0 && self.leading_newline {
-            rest = rest.trim_start_matches('\r').strip_prefix('\n').unwrap_or(rest);
+            rest = rest
+                .trim_start_matches('\r')
+                .strip_prefix('\n')
+                .unwrap_or(rest);
             at_line_start = true;
         }
         let ends_content = end >= inner.len();
@@ -80,12 +83,13 @@ impl TripleLayout {
             out.push_str(line);
             at_line_start = false;
         }
-        if ends_content {
-            if let Some(last_break) = out.rfind('\n') {
-                if out.get(last_break + 1..).is_some_and(|tail| tail.trim().is_empty()) {
-                    out.truncate(last_break + 1);
-                }
-            }
+        if ends_content
+            && let Some(last_break) = out.rfind('\n')
+            && out
+                .get(last_break + 1..)
+                .is_some_and(|tail| tail.trim().is_empty())
+        {
+            out.truncate(last_break + 1);
         }
         out
     }

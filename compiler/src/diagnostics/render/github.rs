@@ -25,7 +25,11 @@ pub fn render(diagnostics: &[Diagnostic], sources: &SourceMap) -> String {
             location.column,
             location.end_line,
             location.end_column,
-            escape_property(&format!("{} {}", diagnostic.code.id(), diagnostic.code.name())),
+            escape_property(&format!(
+                "{} {}",
+                diagnostic.code.id(),
+                diagnostic.code.name()
+            )),
             escape_data(&message),
         ));
     }
@@ -33,7 +37,9 @@ pub fn render(diagnostics: &[Diagnostic], sources: &SourceMap) -> String {
 }
 
 fn escape_data(text: &str) -> String {
-    text.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A")
+    text.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
 }
 
 fn escape_property(text: &str) -> String {

@@ -60,8 +60,11 @@ pub fn render(diagnostics: &[Diagnostic], sources: &SourceMap) -> String {
                 "message": { "text": message },
                 "locations": [{ "physicalLocation": physical(sources, diagnostic.primary.span) }],
             });
+            let Some(fields) = result.as_object_mut() else {
+                return result;
+            };
             if !diagnostic.secondary.is_empty() {
-                result["relatedLocations"] = diagnostic
+                let related: Value = diagnostic
                     .secondary
                     .iter()
                     .enumerate()
@@ -73,9 +76,10 @@ pub fn render(diagnostics: &[Diagnostic], sources: &SourceMap) -> String {
                         })
                     })
                     .collect();
+                fields.insert("relatedLocations".to_string(), related);
             }
             if let Some(edit) = diagnostic.help.as_ref().and_then(|h| h.edit.as_ref()) {
-                result["fixes"] = json!([{
+                let fixes = json!([{
                     "description": { "text": diagnostic.help.as_ref().map(|h| h.text.clone()).unwrap_or_default() },
                     "artifactChanges": [{
                         "artifactLocation": { "uri": uri(locate(sources, edit.span).file) },
@@ -85,6 +89,7 @@ pub fn render(diagnostics: &[Diagnostic], sources: &SourceMap) -> String {
                         }],
                     }],
                 }]);
+                fields.insert("fixes".to_string(), fixes);
             }
             result
         })
