@@ -126,6 +126,7 @@ pub fn layouts_and_segments(program: &Program<'_>, diagnostics: &mut Vec<Diagnos
         send_site: None,
         bound_in_journey: Default::default(),
         reported: Default::default(),
+        in_template: false,
     };
     for layout in program.layouts.values() {
         let scope = base_scope(program, layout.name.span);
@@ -147,6 +148,7 @@ pub fn policies(program: &Program<'_>, diagnostics: &mut Vec<Diagnostic>) {
         send_site: None,
         bound_in_journey: Default::default(),
         reported: Default::default(),
+        in_template: false,
     };
     for policy in &program.policies {
         if policy.name.name != "marketing" {

@@ -46,6 +46,8 @@ pub struct ExprChecker<'p, 'a, 'd> {
     pub bound_in_journey: std::collections::BTreeMap<String, Span>,
     /// Names already reported as unknown at a send step.
     pub reported: std::collections::BTreeSet<(String, Span)>,
+    /// Whether a template text is being checked (help then shows template syntax).
+    pub in_template: bool,
 }
 
 impl ExprChecker<'_, '_, '_> {
@@ -123,7 +125,8 @@ impl ExprChecker<'_, '_, '_> {
         match ty {
             Type::Optional(inner) => {
                 let shown = self.program.schemas.show(&inner);
-                self.diagnostics.push(wording::unhandled_optional(
+                self.diagnostics.push(wording::unhandled_optional_in(
+                    self.in_template,
                     expr.span,
                     &expr_text(expr),
                     &shown,
@@ -186,7 +189,8 @@ impl ExprChecker<'_, '_, '_> {
                         .take_while(|p| p.span.start < part.span.start)
                         .last()
                         .map_or(head.span, |p| p.span));
-                    self.diagnostics.push(wording::unhandled_optional(
+                    self.diagnostics.push(wording::unhandled_optional_in(
+                        self.in_template,
                         span,
                         &walked,
                         &shown,

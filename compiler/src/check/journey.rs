@@ -31,6 +31,7 @@ pub fn check(
             send_site: None,
             bound_in_journey: bindings(&journey.steps),
             reported: Default::default(),
+            in_template: false,
         },
         journey,
         sent,

@@ -10,7 +10,9 @@ use crate::types::Type;
 impl ExprChecker<'_, '_, '_> {
     /// Checks every tag of a template text.
     pub fn template_text(&mut self, text: &TemplateText, scope: &Scope) {
+        let outer = std::mem::replace(&mut self.in_template, true);
         self.nodes(&text.nodes, scope);
+        self.in_template = outer;
     }
 
     fn nodes(&mut self, nodes: &[TemplateNode], scope: &Scope) {
@@ -58,7 +60,8 @@ impl ExprChecker<'_, '_, '_> {
                     Type::Unknown => Type::Unknown,
                     Type::Optional(inner) if matches!(*inner, Type::List(_)) => {
                         let shown = self.program.schemas.show(&inner);
-                        self.diagnostics.push(wording::unhandled_optional(
+                        self.diagnostics.push(wording::unhandled_optional_in(
+                            self.in_template,
                             list.span,
                             &super::expr::expr_text(list),
                             &shown,
@@ -94,7 +97,8 @@ impl ExprChecker<'_, '_, '_> {
                     Some(name) => format!("print it through `{name}`"),
                     None => "print it".to_string(),
                 };
-                self.diagnostics.push(wording::unhandled_optional(
+                self.diagnostics.push(wording::unhandled_optional_in(
+                    self.in_template,
                     expr.span,
                     &super::expr::expr_text(expr),
                     &shown,

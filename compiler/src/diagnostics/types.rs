@@ -14,6 +14,17 @@ pub fn type_mismatch(
     right_ty: &str,
 ) -> Diagnostic {
     let _ = span;
+    let number = |ty: &str| ty == "int" || ty == "decimal";
+    let help =
+        if (left_ty == "money" && number(right_ty)) || (number(left_ty) && right_ty == "money") {
+            "write the number as an amount with its currency, e.g. `€30` or `30 EUR`"
+        } else if (left_ty == "duration" && number(right_ty))
+            || (number(left_ty) && right_ty == "duration")
+        {
+            "write the number as a duration with its unit, e.g. `3 days`"
+        } else {
+            "compare or combine values of the same kind (money with money, dates with dates)"
+        };
     Diagnostic::new(
         Code::TypeMismatch,
         format!(
@@ -24,7 +35,7 @@ pub fn type_mismatch(
         Label::new(right, format!("this is {}", article(right_ty))),
     )
     .with_label(left, format!("this is {}", article(left_ty)))
-    .with_help("compare or combine values of the same kind (money with money, dates with dates)")
+    .with_help(help)
 }
 
 /// Elements of a list literal that do not go together.
@@ -68,8 +79,20 @@ pub fn mixed_currencies(
     ))
 }
 
-/// An optional value used where a value is required.
-pub fn unhandled_optional(span: Span, what: &str, ty: &str, use_: &str) -> Diagnostic {
+/// An optional value used where a value is required; `in_template` picks the `{% if %}` form
+/// of the suggested check.
+pub fn unhandled_optional_in(
+    in_template: bool,
+    span: Span,
+    what: &str,
+    ty: &str,
+    use_: &str,
+) -> Diagnostic {
+    let check = if in_template {
+        format!("`{{% if {what} is set %}}…{{% endif %}}`")
+    } else {
+        format!("`if {what} is set {{ … }}`")
+    };
     Diagnostic::new(
         Code::UnhandledOptional,
         format!("`{what}` may be missing, so you cannot {use_} directly"),
@@ -82,7 +105,7 @@ pub fn unhandled_optional(span: Span, what: &str, ty: &str, use_: &str) -> Diagn
         ),
     )
     .with_help(format!(
-        "give a fallback with `{what} ?? …`, or check first with `if {what} is set {{ … }}`"
+        "give a fallback with `{what} ?? …`, or check first with {check}"
     ))
 }
 
