@@ -120,14 +120,7 @@ fn prints_unsubscribe(nodes: &[TemplateNode]) -> bool {
 
 /// Checks layouts and segments against the base scope.
 pub fn layouts_and_segments(program: &Program<'_>, diagnostics: &mut Vec<Diagnostic>) {
-    let mut checker = ExprChecker {
-        program,
-        diagnostics,
-        send_site: None,
-        bound_in_journey: Default::default(),
-        reported: Default::default(),
-        in_template: false,
-    };
+    let mut checker = ExprChecker::new(program, diagnostics);
     for layout in program.layouts.values() {
         let scope = base_scope(program, layout.name.span);
         for text in [&layout.header, &layout.footer].into_iter().flatten() {
@@ -142,14 +135,7 @@ pub fn layouts_and_segments(program: &Program<'_>, diagnostics: &mut Vec<Diagnos
 
 /// Checks policies: what they govern, quiet hours and caps.
 pub fn policies(program: &Program<'_>, diagnostics: &mut Vec<Diagnostic>) {
-    let mut checker = ExprChecker {
-        program,
-        diagnostics,
-        send_site: None,
-        bound_in_journey: Default::default(),
-        reported: Default::default(),
-        in_template: false,
-    };
+    let mut checker = ExprChecker::new(program, diagnostics);
     for policy in &program.policies {
         if policy.name.name != "marketing" {
             checker
@@ -162,19 +148,8 @@ pub fn policies(program: &Program<'_>, diagnostics: &mut Vec<Diagnostic>) {
             if quiet.from.hour == quiet.to.hour && quiet.from.minute == quiet.to.minute {
                 checker.diagnostics.push(policies::empty_quiet_hours(quiet));
             }
-            if let Some(zone) = &quiet.zone
-                && <chrono_tz::Tz as std::str::FromStr>::from_str(&zone.value).is_err()
-            {
-                let candidates = chrono_tz::TZ_VARIANTS.iter().map(|tz| tz.name());
-                let suggestion =
-                    crate::diagnostics::suggest::closest_within(&zone.value, candidates, 2);
-                checker
-                    .diagnostics
-                    .push(crate::diagnostics::journeys::unknown_time_zone(
-                        zone.span,
-                        &zone.value,
-                        suggestion,
-                    ));
+            if let Some(zone) = &quiet.zone {
+                checker.zone(zone);
             }
         }
         for cap in &policy.caps {

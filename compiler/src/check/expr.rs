@@ -50,7 +50,35 @@ pub struct ExprChecker<'p, 'a, 'd> {
     pub in_template: bool,
 }
 
-impl ExprChecker<'_, '_, '_> {
+impl<'p, 'a, 'd> ExprChecker<'p, 'a, 'd> {
+    /// A checker with nothing in progress.
+    pub fn new(program: &'p Program<'a>, diagnostics: &'d mut Vec<Diagnostic>) -> Self {
+        ExprChecker {
+            program,
+            diagnostics,
+            send_site: None,
+            bound_in_journey: Default::default(),
+            reported: Default::default(),
+            in_template: false,
+        }
+    }
+
+    /// Reports a time zone name that is not in the IANA database.
+    pub fn zone(&mut self, zone: &crate::syntax::ast::Text) {
+        use std::str::FromStr;
+        if chrono_tz::Tz::from_str(&zone.value).is_err() {
+            let candidates = chrono_tz::TZ_VARIANTS.iter().map(|tz| tz.name());
+            let suggestion =
+                crate::diagnostics::suggest::closest_within(&zone.value, candidates, 2);
+            self.diagnostics
+                .push(crate::diagnostics::journeys::unknown_time_zone(
+                    zone.span,
+                    &zone.value,
+                    suggestion,
+                ));
+        }
+    }
+
     /// The type of `expr` in `scope`.
     pub fn check(&mut self, expr: &Expr, scope: &Scope) -> Typed {
         match &expr.kind {

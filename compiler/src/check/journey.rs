@@ -26,12 +26,8 @@ pub fn check(
 ) {
     let mut checker = JourneyChecker {
         exprs: ExprChecker {
-            program,
-            diagnostics,
-            send_site: None,
             bound_in_journey: bindings(&journey.steps),
-            reported: Default::default(),
-            in_template: false,
+            ..ExprChecker::new(program, diagnostics)
         },
         journey,
         sent,
@@ -262,16 +258,7 @@ impl<'p, 'a, 'd, 's> JourneyChecker<'p, 'a, 'd, 's> {
     }
 
     fn zone(&mut self, zone: &Text) {
-        if chrono_tz::Tz::from_str(&zone.value).is_err() {
-            let candidates = chrono_tz::TZ_VARIANTS.iter().map(|tz| tz.name());
-            let suggestion =
-                crate::diagnostics::suggest::closest_within(&zone.value, candidates, 2);
-            self.report(wording::unknown_time_zone(
-                zone.span,
-                &zone.value,
-                suggestion,
-            ));
-        }
+        self.exprs.zone(zone);
     }
 
     /// Checks a sequence of steps; `None` in or out means no customer gets here.
