@@ -23,8 +23,8 @@ pub fn unexpected(
         Some(token) => format!("found `{token}`"),
     };
     let mut diagnostic = Diagnostic::new(code, message, Label::new(found_span, label));
-    if let Some(first) = expected.first() {
-        diagnostic = diagnostic.with_help(format!("write {first} here"));
+    if let [only] = expected {
+        diagnostic = diagnostic.with_help(format!("write {only} here"));
     }
     diagnostic
 }
@@ -79,6 +79,26 @@ pub fn too_deep(span: Span, limit: usize) -> Diagnostic {
         Label::new(span, "too deep from here on"),
     )
     .with_help("split it into smaller journeys or templates")
+}
+
+/// `when order placed`: a name written as two words.
+pub fn spaced_name(span: Span, joined: &str) -> Diagnostic {
+    Diagnostic::new(
+        Code::Syntax,
+        "an event name is one word, with `_` between its parts",
+        Label::new(span, "written as two words"),
+    )
+    .with_fix(format!("did you mean `{joined}`?"), span, joined)
+}
+
+/// `wait for 3 days`: a length of time where an event was expected.
+pub fn wait_for_duration(span: Span) -> Diagnostic {
+    Diagnostic::new(
+        Code::Syntax,
+        "`wait for` waits for an event, such as `wait for order_shipped up to 5 days`",
+        Label::new(span, "an event name was expected here"),
+    )
+    .with_help("to wait for a length of time, write `wait 3 days` (without `for`)")
 }
 
 /// A text in quotes that is never closed.

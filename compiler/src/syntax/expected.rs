@@ -95,6 +95,26 @@ pub fn diagnostic(code: Code, ctx: Ctx, text: &str, error: &Error<Rule>) -> Diag
             return wording::misspelled_keyword(code, found_span, word, keyword);
         }
     }
+    let is_word =
+        |w: &str| !w.is_empty() && w.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if expected.iter().any(|e| e == "`as` and a name")
+        && let (Some(first), Some(second)) = (previous.as_deref(), found.as_deref())
+        && is_word(first)
+        && is_word(second)
+        && let Some(start) = text
+            .get(..position)
+            .and_then(|before| before.trim_end().strip_suffix(first).map(str::len))
+    {
+        let joined = format!("{first}_{second}");
+        return wording::spaced_name(at(start, position + second.len()), &joined);
+    }
+    if previous.as_deref() == Some("for")
+        && found
+            .as_deref()
+            .is_some_and(|w| w.starts_with(|c: char| c.is_ascii_digit()))
+    {
+        return wording::wait_for_duration(found_span);
+    }
     if found.as_deref() == Some("=") && text.get(position..position + 2) != Some("=>") {
         return wording::single_equals(code, found_span);
     }
@@ -163,6 +183,11 @@ impl Expectation {
             "==" | "!=" | "<" | "<=" | ">" | ">=" | "+" | "*" | "/" | "??" | "or" | "and"
             | "in" | "is" | "." | "|" => "an operator".to_string(),
             "up" => "`up to`".to_string(),
+            "s" | "second" | "seconds" | "m" | "min" | "mins" | "minute" | "minutes" | "h"
+            | "hour" | "hours" | "d" | "day" | "days" | "w" | "week" | "weeks" | "month"
+            | "months" | "year" | "years" => {
+                "a unit of time such as `days`, `hours` or `minutes`".to_string()
+            }
             "since" => "`since entry`".to_string(),
             other => format!("`{other}`"),
         };
