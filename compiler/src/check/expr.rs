@@ -109,7 +109,7 @@ impl<'p, 'a, 'd> ExprChecker<'p, 'a, 'd> {
             ExprKind::List(items) => self.list(items, scope),
             ExprKind::Path(path) => Typed::of(self.path(path, scope)),
             ExprKind::Call(call) => Typed::of(self.call(call, None, scope)),
-            ExprKind::Binary(op, left, right) => self.binary(*op, left, right, expr.span, scope),
+            ExprKind::Binary(op, left, right) => self.binary(*op, left, right, scope),
             ExprKind::Unary(op, operand) => self.unary(*op, operand, scope),
         }
     }
@@ -483,14 +483,7 @@ impl<'p, 'a, 'd> ExprChecker<'p, 'a, 'd> {
         }
     }
 
-    fn binary(
-        &mut self,
-        op: BinaryOp,
-        left: &Expr,
-        right: &Expr,
-        span: Span,
-        scope: &Scope,
-    ) -> Typed {
+    fn binary(&mut self, op: BinaryOp, left: &Expr, right: &Expr, scope: &Scope) -> Typed {
         let mut narrowed_scope;
         let right_scope = if op == BinaryOp::And {
             // `a is set and a > 3`: the right side sees what the left proves.
@@ -525,7 +518,7 @@ impl<'p, 'a, 'd> ExprChecker<'p, 'a, 'd> {
             BinaryOp::Eq | BinaryOp::Ne => {
                 self.same_currency(op, &l, &r, left, right);
                 if !l.ty.comparable(&r.ty) {
-                    self.mismatch(op, &l.ty, &r.ty, left, right, span);
+                    self.mismatch(op, &l.ty, &r.ty, left, right);
                 }
                 Typed::of(Type::Bool)
             }
@@ -547,7 +540,7 @@ impl<'p, 'a, 'd> ExprChecker<'p, 'a, 'd> {
                         )
                 };
                 if !(lt.comparable(&rt) && orderable(&lt) && orderable(&rt)) {
-                    self.mismatch(op, &lt, &rt, left, right, span);
+                    self.mismatch(op, &lt, &rt, left, right);
                 }
                 Typed::of(Type::Bool)
             }
@@ -556,7 +549,7 @@ impl<'p, 'a, 'd> ExprChecker<'p, 'a, 'd> {
                 match rt {
                     Type::List(element) => {
                         if !l.ty.comparable(&element) {
-                            self.mismatch(op, &l.ty, &Type::List(element), left, right, span);
+                            self.mismatch(op, &l.ty, &Type::List(element), left, right);
                         }
                     }
                     other => {
@@ -575,7 +568,7 @@ impl<'p, 'a, 'd> ExprChecker<'p, 'a, 'd> {
                         currency: l.currency.or(r.currency),
                     },
                     None => {
-                        self.mismatch(op, &inner, &r.ty, left, right, span);
+                        self.mismatch(op, &inner, &r.ty, left, right);
                         Typed::of(Type::Unknown)
                     }
                 }
@@ -591,7 +584,7 @@ impl<'p, 'a, 'd> ExprChecker<'p, 'a, 'd> {
                         ty,
                     },
                     None => {
-                        self.mismatch(op, &lt, &rt, left, right, span);
+                        self.mismatch(op, &lt, &rt, left, right);
                         Typed::of(Type::Unknown)
                     }
                 }
@@ -624,19 +617,10 @@ impl<'p, 'a, 'd> ExprChecker<'p, 'a, 'd> {
         }
     }
 
-    fn mismatch(
-        &mut self,
-        op: BinaryOp,
-        l: &Type,
-        r: &Type,
-        left: &Expr,
-        right: &Expr,
-        span: Span,
-    ) {
+    fn mismatch(&mut self, op: BinaryOp, l: &Type, r: &Type, left: &Expr, right: &Expr) {
         let (ls, rs) = (self.program.schemas.show(l), self.program.schemas.show(r));
         self.diagnostics.push(wording::type_mismatch(
             op.symbol(),
-            span,
             left.span,
             &ls,
             right.span,

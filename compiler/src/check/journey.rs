@@ -127,7 +127,7 @@ impl<'p, 'a, 'd, 's> JourneyChecker<'p, 'a, 'd, 's> {
         }
 
         match journey.entry.as_slice() {
-            [] => self.report(wording::default_reentry(&journey.name, journey.span)),
+            [] => self.report(wording::default_reentry(&journey.name)),
             [first, rest @ ..] => {
                 for extra in rest {
                     self.report(wording::conflicting_entry_rules(extra.span, first.span));
@@ -354,14 +354,12 @@ impl<'p, 'a, 'd, 's> JourneyChecker<'p, 'a, 'd, 's> {
                 timeout,
             } => {
                 let mut joined: Option<Option<Scope>> = None;
-                let mut any_live = false;
                 for branch in branches {
                     let ty = self.event_match(&branch.event, &scope);
                     let mut inner = scope.clone();
                     let name = branch.event.bound_name();
                     inner.bind(&name.name, ty, name.span);
                     let out = self.block(&branch.block, inner);
-                    any_live |= out.is_some();
                     joined = Some(match joined {
                         None => out,
                         Some(previous) => Scope::join(
@@ -378,7 +376,6 @@ impl<'p, 'a, 'd, 's> JourneyChecker<'p, 'a, 'd, 's> {
                     Some(block) => self.block(block, on_timeout),
                     None => Some(on_timeout),
                 };
-                let _ = any_live;
                 match joined {
                     None => timed_out,
                     Some(events) => {

@@ -46,8 +46,7 @@ pub fn multiple_triggers(extra: Span, first: Span) -> Diagnostic {
 }
 
 /// No re-entry rule: the default applies.
-pub fn default_reentry(name: &Ident, journey: Span) -> Diagnostic {
-    let _ = journey;
+pub fn default_reentry(name: &Ident) -> Diagnostic {
     Diagnostic::new(
         Code::DefaultReentry,
         format!("journey `{}` does not say whether a customer may enter it again; the default is `once` (each customer at most once, ever)", name.name),

@@ -7,13 +7,11 @@ use crate::syntax::ast::Call;
 /// Two operands that do not go together.
 pub fn type_mismatch(
     op: &str,
-    span: Span,
     left: Span,
     left_ty: &str,
     right: Span,
     right_ty: &str,
 ) -> Diagnostic {
-    let _ = span;
     let number = |ty: &str| ty == "int" || ty == "decimal";
     let help =
         if (left_ty == "money" && number(right_ty)) || (number(left_ty) && right_ty == "money") {

@@ -395,6 +395,21 @@ pub struct EventMatch {
 }
 
 impl EventMatch {
+    /// A match spanning from the event name to its condition (or binding).
+    pub fn new(event: Ident, binding: Option<Ident>, condition: Option<Expr>) -> EventMatch {
+        let end = condition
+            .as_ref()
+            .map(|c| c.span)
+            .or(binding.as_ref().map(|b| b.span))
+            .unwrap_or(event.span);
+        EventMatch {
+            span: event.span.to(end),
+            event,
+            binding,
+            condition,
+        }
+    }
+
     /// The name the event is known by afterwards: the `as` name, or the event name itself.
     pub fn bound_name(&self) -> &Ident {
         self.binding.as_ref().unwrap_or(&self.event)

@@ -432,17 +432,9 @@ impl Builder<'_> {
                             _ => {}
                         }
                     }
-                    let match_span = event
-                        .span
-                        .to(condition.as_ref().map_or(event.span, |c| c.span));
                     journey.goals.push(GoalRule {
                         name: goal_name,
-                        event: EventMatch {
-                            event,
-                            binding,
-                            condition,
-                            span: match_span,
-                        },
+                        event: EventMatch::new(event, binding, condition),
                         within: within?,
                         span: item_span,
                     });
@@ -460,11 +452,10 @@ impl Builder<'_> {
 
     fn trigger(&mut self, pair: Pair<'_, Rule>) -> Option<TriggerKind> {
         let inner = pair.into_inner().next()?;
-        let span = self.span(&inner);
         let rule = inner.as_rule();
         let mut parts = inner.into_inner();
         Some(match rule {
-            Rule::event_trigger => TriggerKind::Event(self.event_match(parts, span)?),
+            Rule::event_trigger => TriggerKind::Event(self.event_match(parts)?),
             Rule::schedule_trigger => {
                 let _keyword = parts.next();
                 let cron = self.text(parts.next()?);
@@ -503,7 +494,7 @@ impl Builder<'_> {
         })
     }
 
-    fn event_match(&mut self, mut parts: Pairs<'_, Rule>, span: Span) -> Option<EventMatch> {
+    fn event_match(&mut self, mut parts: Pairs<'_, Rule>) -> Option<EventMatch> {
         let event = self.ident(parts.next()?);
         let mut binding = None;
         let mut condition = None;
@@ -514,18 +505,7 @@ impl Builder<'_> {
                 _ => {}
             }
         }
-        let end = condition
-            .as_ref()
-            .map(|c| c.span)
-            .or(binding.as_ref().map(|b| b.span))
-            .unwrap_or(event.span);
-        let _ = span;
-        Some(EventMatch {
-            span: event.span.to(end),
-            event,
-            binding,
-            condition,
-        })
+        Some(EventMatch::new(event, binding, condition))
     }
 
     fn where_clause(&mut self, pair: Pair<'_, Rule>) -> Option<Expr> {
@@ -610,18 +590,8 @@ impl Builder<'_> {
                         _ => {}
                     }
                 }
-                let end = condition
-                    .as_ref()
-                    .map(|c| c.span)
-                    .or(binding.as_ref().map(|b| b.span))
-                    .unwrap_or(event.span);
                 StepKind::WaitFor {
-                    event: EventMatch {
-                        span: event.span.to(end),
-                        event,
-                        binding,
-                        condition,
-                    },
+                    event: EventMatch::new(event, binding, condition),
                     since_entry,
                     up_to,
                     timeout,
@@ -694,7 +664,6 @@ impl Builder<'_> {
     }
 
     fn event_branch(&mut self, pair: Pair<'_, Rule>) -> Option<EventBranch> {
-        let span = self.span(&pair);
         let mut event = None;
         let mut binding = None;
         let mut condition = None;
@@ -711,19 +680,8 @@ impl Builder<'_> {
             }
         }
         let event = event?;
-        let end = condition
-            .as_ref()
-            .map(|c| c.span)
-            .or(binding.as_ref().map(|b| b.span))
-            .unwrap_or(event.span);
-        let _ = span;
         Some(EventBranch {
-            event: EventMatch {
-                span: event.span.to(end),
-                event,
-                binding,
-                condition,
-            },
+            event: EventMatch::new(event, binding, condition),
             since_entry,
             block: block?,
         })
