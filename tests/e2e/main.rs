@@ -132,6 +132,22 @@ fn json_output_follows_its_documented_schema() {
 }
 
 #[test]
+fn json_output_is_valid_against_its_published_schema() {
+    let schema_text = std::fs::read_to_string(repo().join("docs/diagnostics.schema.json")).unwrap();
+    let schema: serde_json::Value = serde_json::from_str(&schema_text).unwrap();
+    let validator = jsonschema::draft7::new(&schema).unwrap();
+    for target in [FIXTURE, "compiler/tests/ui", "journeys"] {
+        let output = journey(&["check", "--format", "json", target]);
+        let document: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+        let problems: Vec<String> = validator
+            .iter_errors(&document)
+            .map(|e| format!("{e} at {}", e.instance_path()))
+            .collect();
+        assert!(problems.is_empty(), "{target}: {problems:#?}");
+    }
+}
+
+#[test]
 fn sarif_output_is_valid_sarif_2_1_0() {
     let schema_path = repo().join("../shared/schemas/sarif-schema-2.1.0.json");
     let schema_text = std::fs::read_to_string(&schema_path).unwrap_or_else(|error| {
