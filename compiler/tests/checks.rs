@@ -254,3 +254,23 @@ fn a_shop_extends_prelude_schemas_but_cannot_redeclare_fields() {
         ["J0111", "J0102", "J0104"]
     );
 }
+
+#[test]
+fn templates_not_sent_yet_are_checked_for_what_every_template_sees() {
+    let journey = "journey j {\n  when subscribed\n  once\n  exit\n}\n";
+    let unsent = |body: &str| format!("{journey}{}", template("draft", body));
+    assert_eq!(
+        codes(&unsent("{{ shop.name }} {{ order.total | money }}")),
+        ["J0401"],
+        "event data is not known yet: no alarm"
+    );
+    assert_eq!(
+        codes(&unsent("{{ customer.firstname ?? 'x' }}")),
+        ["J0401", "J0104"]
+    );
+    assert_eq!(
+        codes(&unsent("{{ customer.first_name }}")),
+        ["J0401", "J0203"]
+    );
+    assert_eq!(codes(&unsent("{{ shop.name | euro }}")), ["J0401", "J0107"]);
+}

@@ -63,9 +63,27 @@ pub fn templates(
         {
             diagnostics.push(wording::missing_unsubscribe(template));
         }
-        if user_templates.contains(name) && !sent.contains(name) && !program.has_broken_journey {
-            diagnostics.push(wording::unused_template(&template.name));
+        if user_templates.contains(name) && !sent.contains(name) {
+            if !program.has_broken_journey {
+                diagnostics.push(wording::unused_template(&template.name));
+            }
+            check_unsent(program, template, diagnostics);
         }
+    }
+}
+
+/// Checks a template no journey sends against what every template sees (`customer`, `shop`,
+/// `unsubscribe_url`), so mistakes in it show before it is first used.
+fn check_unsent(program: &Program<'_>, template: &Template, diagnostics: &mut Vec<Diagnostic>) {
+    let mut checker = ExprChecker::new(program, diagnostics);
+    checker.unknown_roots_allowed = true;
+    let scope = base_scope(program, template.name.span);
+    let texts = [&template.subject, &template.preheader]
+        .into_iter()
+        .flatten()
+        .chain(template.body.as_ref().map(|(_, body)| body));
+    for text in texts {
+        checker.template_text(text, &scope);
     }
 }
 

@@ -48,6 +48,10 @@ pub struct ExprChecker<'p, 'a, 'd> {
     pub reported: std::collections::BTreeSet<(String, Span)>,
     /// Whether a template text is being checked (help then shows template syntax).
     pub in_template: bool,
+    /// Set for templates no journey sends: which event data they will see is unknown, so
+    /// unknown names pass silently while fields of `customer` and `shop`, filters and types
+    /// are still checked.
+    pub unknown_roots_allowed: bool,
 }
 
 impl<'p, 'a, 'd> ExprChecker<'p, 'a, 'd> {
@@ -60,6 +64,7 @@ impl<'p, 'a, 'd> ExprChecker<'p, 'a, 'd> {
             bound_in_journey: Default::default(),
             reported: Default::default(),
             in_template: false,
+            unknown_roots_allowed: false,
         }
     }
 
@@ -262,6 +267,9 @@ impl<'p, 'a, 'd> ExprChecker<'p, 'a, 'd> {
     }
 
     fn unknown_root(&mut self, head: &crate::syntax::ast::Ident, scope: &Scope) {
+        if self.unknown_roots_allowed {
+            return;
+        }
         // One report per name and send step, however often the template uses it.
         if let Some(site) = &self.send_site
             && !self.reported.insert((head.name.clone(), site.span))
