@@ -285,7 +285,10 @@ impl<'p, 'a, 'd, 's> JourneyChecker<'p, 'a, 'd, 's> {
                     return None;
                 }
             };
-            last_live = Some(current.clone());
+            if !step.kind.always_continues() {
+                // Kept only before steps that may end every path, for checking what follows.
+                last_live = Some(current.clone());
+            }
             scope = self.step(step, current);
         }
         scope

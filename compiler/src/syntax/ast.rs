@@ -541,6 +541,20 @@ pub enum StepKind {
     },
 }
 
+impl StepKind {
+    /// Whether every customer who starts this step goes on to the next one (no `exit` inside).
+    pub fn always_continues(&self) -> bool {
+        matches!(
+            self,
+            StepKind::Send { .. }
+                | StepKind::Wait(_)
+                | StepKind::WaitUntil { .. }
+                | StepKind::Set { .. }
+                | StepKind::Goal { .. }
+        )
+    }
+}
+
 /// `on event as x where … => { … }` inside `wait up to`.
 #[derive(Clone, Debug)]
 pub struct EventBranch {
