@@ -4,6 +4,7 @@
 mod check;
 mod explain;
 mod files;
+mod graph;
 
 use std::process::ExitCode;
 
@@ -26,6 +27,8 @@ enum Command {
         /// The code (`J0102`, `0102` or `unknown-field`).
         code: String,
     },
+    /// Draw each journey as a diagram: Mermaid (default), Graphviz DOT, or SVG via `dot`.
+    Graph(graph::Args),
 }
 
 /// How diagnostics are printed.
@@ -67,5 +70,6 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Check(args) => check::run(&args),
         Command::Explain { code } => explain::run(&code),
+        Command::Graph(args) => graph::run(&args),
     }
 }

@@ -4,8 +4,10 @@
 //! It does no I/O: callers hand it source texts (and a [`Loader`] for imports) and render the
 //! diagnostics it returns with [`diagnostics::render`].
 
+pub mod bytecode;
 pub mod check;
 pub mod diagnostics;
+pub mod graph;
 pub mod model;
 pub mod resolve;
 pub mod source;
@@ -57,6 +59,53 @@ impl Checked {
 
 /// Checks the given files (name, text) as one program, with their imports and the prelude.
 pub fn check_files(files: Vec<(String, String)>, loader: &dyn Loader) -> Checked {
+    analyze(files, loader, |_, _| ())
+}
+
+/// The result of building a program: its check and, when it has no errors, one bytecode
+/// program per journey (in name order).
+#[derive(Debug)]
+pub struct Built {
+    /// The check of the program.
+    pub checked: Checked,
+    /// The compiled journeys; empty when there are errors.
+    pub programs: Vec<bytecode::Program>,
+    /// Journeys that checked clean but could not be compiled (a compiler defect, reported as
+    /// such); `programs` is empty when there are any.
+    pub failures: Vec<bytecode::codegen::Error>,
+}
+
+/// Checks the given files and, if they have no errors, compiles every journey to bytecode.
+pub fn build_files(files: Vec<(String, String)>, loader: &dyn Loader) -> Built {
+    let mut programs = Vec::new();
+    let mut failures = Vec::new();
+    let checked = analyze(files, loader, |program, sources| {
+        for journey in program.journeys.values() {
+            match bytecode::codegen::journey(program, sources, journey) {
+                Ok(compiled) => programs.push(compiled),
+                Err(error) => failures.push(error),
+            }
+        }
+    });
+    if checked.count(Severity::Error) > 0 {
+        programs.clear();
+    }
+    if !failures.is_empty() {
+        programs.clear();
+    }
+    Built {
+        checked,
+        programs,
+        failures,
+    }
+}
+
+/// Parses, resolves and checks; `generate` sees the checked model when there are no errors.
+fn analyze(
+    files: Vec<(String, String)>,
+    loader: &dyn Loader,
+    generate: impl FnOnce(&model::Program<'_>, &SourceMap),
+) -> Checked {
     let mut sources = SourceMap::new();
     let mut diagnostics = Vec::new();
     let mut parsed: Vec<(FileId, ast::File, bool)> = Vec::new();
@@ -124,6 +173,9 @@ pub fn check_files(files: Vec<(String, String)>, loader: &dyn Loader) -> Checked
         })
         .collect();
     check::program(&program, &user_templates, &mut diagnostics);
+    if !diagnostics.iter().any(|d| d.severity == Severity::Error) {
+        generate(&program, &sources);
+    }
     diagnostics::sort(&mut diagnostics);
     diagnostics.dedup();
     Checked {

@@ -143,6 +143,10 @@ pub fn program<'a>(files: &[ParsedFile<'a>], diagnostics: &mut Vec<Diagnostic>) 
                     }
                 }
                 Declaration::Builtin(builtin) => {
+                    if crate::bytecode::Builtin::from_name(&builtin.name.name).is_none() {
+                        let provided = crate::bytecode::Builtin::ALL.iter().map(|(_, name)| *name);
+                        diagnostics.push(names::builtin_not_provided(&builtin.name, provided));
+                    }
                     let params = builtin
                         .params
                         .iter()

@@ -65,6 +65,7 @@ codes! {
     DuplicateField = 111, "duplicate-field", Error, "A schema declares the same field twice.";
     NotInScope = 112, "data-not-in-scope", Error, "A step or template uses data that is not known on every path to it.";
     BadArguments = 113, "bad-arguments", Error, "A call has a missing, unknown or extra argument.";
+    BuiltinNotProvided = 114, "builtin-not-provided", Error, "A `builtin` declaration names a function the runtime does not provide.";
 
     // Types.
     TypeMismatch = 201, "type-mismatch", Error, "The values on either side of an operator do not go together.";

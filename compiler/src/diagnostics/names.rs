@@ -277,3 +277,17 @@ pub fn missing_argument(span: Span, name: &str, ty: &str) -> Diagnostic {
     )
     .with_help(format!("add `{name}: …`"))
 }
+
+/// A `builtin` declaration the runtime has no implementation for.
+pub fn builtin_not_provided<'a>(
+    ident: &Ident,
+    provided: impl IntoIterator<Item = &'a str>,
+) -> Diagnostic {
+    let diagnostic = Diagnostic::new(
+        Code::BuiltinNotProvided,
+        format!("the runtime does not provide a builtin called `{}`", ident.name),
+        Label::new(ident.span, "no function of the runtime has this name"),
+    )
+    .with_note("`builtin` declares a function the runtime implements; it cannot add new ones");
+    with_suggestion(diagnostic, ident, provided)
+}

@@ -75,10 +75,20 @@ impl Builder<'_, '_> {
         match pair.as_rule() {
             Rule::t_raw => {
                 let range = pair.as_span();
-                let text = match &self.cleaner {
+                let mut text = match &self.cleaner {
                     Cleaner::Triple(layout) => layout.clean(self.inner, range.start(), range.end()),
                     Cleaner::Escaped => text::unescape(pair.as_str()),
                 };
+                // Whitespace control: `-%}` / `-}}` before this text and `{%-` / `{{-` after it
+                // remove the blank space and line breaks on that side.
+                let before = self.inner.get(..range.start()).unwrap_or("");
+                if before.ends_with("-%}") || before.ends_with("-}}") {
+                    text = text.trim_start().to_string();
+                }
+                let after = self.inner.get(range.end()..).unwrap_or("");
+                if after.starts_with("{%-") || after.starts_with("{{-") {
+                    text.truncate(text.trim_end().len());
+                }
                 (!text.is_empty()).then_some(TemplateNode::Raw { text, span })
             }
             Rule::t_output => {

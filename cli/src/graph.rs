@@ -1,0 +1,261 @@
+//! `journey graph`: draws each journey of the given files as a diagram: Mermaid (the default),
+//! Graphviz DOT, or SVG through the `dot` program when it is installed.
+//!
+//! The files are checked first: a program with errors is not drawn, its diagnostics are printed
+//! (on stderr, so that stdout only ever carries diagrams) and the exit code is 1.
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode, Stdio};
+
+use journey_compiler::diagnostics::{Severity, render};
+use journey_compiler::graph::{self, Graph};
+
+use crate::files::{self, DiskLoader};
+
+/// Stack for the checking thread: generous, since only what is used is committed.
+const CHECK_STACK_BYTES: usize = 1 << 30;
+
+/// Arguments of `journey graph`.
+#[derive(clap::Args)]
+pub struct Args {
+    /// Files or folders (folders are searched for *.journey). Default: the current folder.
+    paths: Vec<PathBuf>,
+    /// Draw only the journey with this name.
+    #[arg(long, value_name = "NAME")]
+    journey: Option<String>,
+    /// Diagram format.
+    #[arg(long, value_enum, default_value_t = Format::Mermaid)]
+    format: Format,
+    /// Write the diagram to this file instead of stdout.
+    #[arg(long, short, value_name = "PATH")]
+    output: Option<PathBuf>,
+}
+
+/// How diagrams are written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// A Mermaid flowchart, drawn by GitHub, GitLab and most wikis.
+    Mermaid,
+    /// Graphviz DOT source.
+    Dot,
+    /// An SVG picture, drawn by Graphviz `dot` (must be installed).
+    Svg,
+}
+
+/// Checks the files, draws their journeys and returns the exit code.
+pub fn run(args: &Args) -> ExitCode {
+    let paths = if args.paths.is_empty() {
+        vec![PathBuf::from(".")]
+    } else {
+        args.paths.clone()
+    };
+    let found = match files::collect(&paths) {
+        Ok(found) => found,
+        Err(message) => return usage_error(&message),
+    };
+    if found.is_empty() {
+        return usage_error("no .journey files found in the given paths");
+    }
+    let mut sources = Vec::with_capacity(found.len());
+    for path in &found {
+        match std::fs::read_to_string(path) {
+            Ok(text) => sources.push((path.display().to_string(), text)),
+            Err(error) => {
+                return usage_error(&format!(
+                    "cannot read `{}`: {}",
+                    path.display(),
+                    files::plain(&error)
+                ));
+            }
+        }
+    }
+    // Deeply nested input recurses deeply; a large stack keeps that from crashing the process.
+    let result = std::thread::Builder::new()
+        .stack_size(CHECK_STACK_BYTES)
+        .spawn(move || {
+            let checked = journey_compiler::check_files(sources, &DiskLoader);
+            let graphs = if checked.count(Severity::Error) == 0 {
+                graph::program(&checked)
+            } else {
+                Vec::new()
+            };
+            (checked, graphs)
+        })
+        .map(|handle| handle.join());
+    let (checked, graphs) = match result {
+        Ok(Ok(result)) => result,
+        _ => {
+            return usage_error(
+                "the checker stopped unexpectedly; please report this with the file that caused it",
+            );
+        }
+    };
+    let errors = checked.count(Severity::Error);
+    if errors > 0 {
+        // The same report as `journey check`, on stderr: there is no diagram to print.
+        let mut text = render::terminal::render(&checked.diagnostics, &checked.sources, color());
+        text.push_str(&summary(
+            found.len(),
+            errors,
+            checked.count(Severity::Warning),
+        ));
+        eprint!("{text}");
+        return ExitCode::from(1);
+    }
+    let selected: Vec<&Graph> = match &args.journey {
+        Some(name) => {
+            let matching: Vec<&Graph> = graphs.iter().filter(|g| &g.name == name).collect();
+            if matching.is_empty() {
+                return usage_error(&unknown_journey(name, &graphs));
+            }
+            matching
+        }
+        None => graphs.iter().collect(),
+    };
+    if selected.is_empty() {
+        return usage_error("the given files declare no journey");
+    }
+    let output = match args.format {
+        Format::Mermaid => join(&selected, graph::mermaid::render),
+        Format::Dot => join(&selected, graph::dot::render),
+        Format::Svg => {
+            if let [only] = selected.as_slice() {
+                match svg(&graph::dot::render(only)) {
+                    Ok(svg) => svg,
+                    Err(message) => return usage_error(&message),
+                }
+            } else {
+                return usage_error(&format!(
+                    "an SVG file holds one picture, and {} journeys were found: pick one with `--journey NAME` ({})",
+                    selected.len(),
+                    names(&graphs)
+                ));
+            }
+        }
+    };
+    match &args.output {
+        Some(path) => match std::fs::write(path, output.as_bytes()) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(error) => usage_error(&format!(
+                "cannot write `{}`: {}",
+                path.display(),
+                files::plain(&error)
+            )),
+        },
+        None => {
+            let mut stdout = std::io::stdout().lock();
+            if stdout
+                .write_all(output.as_bytes())
+                .and_then(|()| stdout.flush())
+                .is_err()
+            {
+                return ExitCode::from(2);
+            }
+            ExitCode::SUCCESS
+        }
+    }
+}
+
+/// Several diagrams, one after another, separated by a blank line.
+fn join(graphs: &[&Graph], render: fn(&Graph) -> String) -> String {
+    graphs
+        .iter()
+        .map(|graph| render(graph))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn names(graphs: &[Graph]) -> String {
+    let names: Vec<String> = graphs.iter().map(|g| format!("`{}`", g.name)).collect();
+    format!("the journeys are {}", names.join(", "))
+}
+
+fn unknown_journey(name: &str, graphs: &[Graph]) -> String {
+    if graphs.is_empty() {
+        format!("no journey named `{name}`: the given files declare no journey")
+    } else {
+        format!(
+            "no journey named `{name}` in the given files; {}",
+            names(graphs)
+        )
+    }
+}
+
+/// Runs Graphviz `dot -Tsvg` on the DOT text.
+fn svg(dot_text: &str) -> Result<String, String> {
+    let Some(program) = find_on_path("dot") else {
+        return Err(
+            "`--format svg` needs the Graphviz `dot` program, which was not found on \
+             PATH: install Graphviz (for example `apt-get install graphviz` or \
+             `brew install graphviz`), or use `--format dot` and draw the diagram elsewhere"
+                .to_string(),
+        );
+    };
+    let failed =
+        |reason: String| format!("Graphviz `dot` ({}) failed: {reason}", program.display());
+    let mut child = Command::new(&program)
+        .arg("-Tsvg")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|error| failed(error.to_string()))?;
+    if let Some(mut stdin) = child.stdin.take() {
+        stdin
+            .write_all(dot_text.as_bytes())
+            .map_err(|error| failed(error.to_string()))?;
+    }
+    let result = child
+        .wait_with_output()
+        .map_err(|error| failed(error.to_string()))?;
+    if !result.status.success() {
+        return Err(failed(
+            String::from_utf8_lossy(&result.stderr).trim().to_string(),
+        ));
+    }
+    String::from_utf8(result.stdout).map_err(|_| failed("its output is not UTF-8".to_string()))
+}
+
+/// The first executable file called `name` in a folder of PATH.
+fn find_on_path(name: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .filter(|dir| !dir.as_os_str().is_empty())
+        .flat_map(|dir| [dir.join(name), dir.join(format!("{name}.exe"))])
+        .find(|candidate| is_executable(candidate))
+}
+
+#[cfg(unix)]
+fn is_executable(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path)
+        .is_ok_and(|metadata| metadata.is_file() && metadata.permissions().mode() & 0o111 != 0)
+}
+
+#[cfg(not(unix))]
+fn is_executable(path: &Path) -> bool {
+    path.is_file()
+}
+
+/// The summary line of `journey check`.
+fn summary(files: usize, errors: usize, warnings: usize) -> String {
+    let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
+    format!(
+        "checked {}: {}, {}\n",
+        plural(files, "file"),
+        plural(errors, "error"),
+        plural(warnings, "warning")
+    )
+}
+
+/// Colours on a terminal (stderr, where the report goes) unless NO_COLOR is set.
+fn color() -> bool {
+    std::io::stderr().is_terminal()
+        && std::env::var_os("NO_COLOR").is_none_or(|value| value.is_empty())
+}
+
+fn usage_error(message: &str) -> ExitCode {
+    eprintln!("error: {message}");
+    ExitCode::from(2)
+}

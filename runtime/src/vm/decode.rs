@@ -1,0 +1,316 @@
+//! Event data and profile attributes as the shop sends them (JSON) -> typed [`Value`]s, checked
+//! against the compiled schemas. Every problem names the field and the expected type.
+//!
+//! Accepted forms: text, email and url as strings; int as a whole number; decimal as a number or
+//! a string (`"3.5"`); money as `"19.90 EUR"`, `"EUR 19.90"`, `"€19.90"` or
+//! `{"amount": "19.90", "currency": "EUR"}`; bool as `true`/`false`; date as `"2026-11-23"`;
+//! datetime as RFC 3339 (`"2026-11-23T10:00:00+01:00"`); time as `"09:30"`; duration as whole
+//! seconds; lists as arrays; records as objects. `null` or an absent field is "not set", which
+//! only an optional (`?`) field may be. Fields the schema does not know are ignored, so a shop
+//! can send more than its journeys read.
+
+use std::sync::Arc;
+
+use chrono::{Datelike, NaiveDate, NaiveTime, Timelike};
+use journey_compiler::bytecode::value::parse_micros;
+use journey_compiler::bytecode::{Currency, FieldType, Record, Schema, Value};
+
+/// Why data did not fit its schema.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DecodeError {
+    /// The path of the field (`items[2].price`).
+    pub field: String,
+    /// What was expected there.
+    pub expected: String,
+    /// What was found.
+    pub found: String,
+}
+
+impl std::fmt::Display for DecodeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "field `{}` should be {}, but is {}",
+            self.field, self.expected, self.found
+        )
+    }
+}
+
+/// Decodes a record of `schema` (all fields; required ones must be present).
+pub fn record(
+    schemas: &[Schema],
+    schema: &Schema,
+    json: &serde_json::Value,
+    path: &str,
+) -> Result<Value, DecodeError> {
+    let serde_json::Value::Object(object) = json else {
+        return Err(DecodeError {
+            field: if path.is_empty() { "(data)".to_string() } else { path.to_string() },
+            expected: format!("an object with the fields of `{}`", schema.name),
+            found: describe(json),
+        });
+    };
+    let mut fields = Vec::with_capacity(schema.fields.len());
+    for (name, ty) in &schema.fields {
+        let field_path = join(path, name);
+        let value = match object.get(name.as_ref()) {
+            Some(value) => decode(schemas, ty, value, &field_path)?,
+            None => decode(schemas, ty, &serde_json::Value::Null, &field_path)?,
+        };
+        fields.push((name.clone(), value));
+    }
+    Ok(Value::record(Record { fields }))
+}
+
+/// Decodes some attributes of a record (a profile update): only the fields given.
+pub fn partial(
+    schemas: &[Schema],
+    schema: &Schema,
+    object: &serde_json::Map<String, serde_json::Value>,
+) -> Result<Vec<(Arc<str>, Value)>, DecodeError> {
+    let mut out = Vec::new();
+    for (name, json) in object {
+        let Some((field, ty)) = schema.fields.iter().find(|(f, _)| f.as_ref() == name) else {
+            return Err(DecodeError {
+                field: name.clone(),
+                expected: format!("an attribute of `{}`", schema.name),
+                found: "an unknown attribute".to_string(),
+            });
+        };
+        // An attribute may always be cleared in an update; reading it is checked by the journeys.
+        let value = if json.is_null() {
+            Value::Missing
+        } else {
+            decode(schemas, ty, json, name)?
+        };
+        out.push((field.clone(), value));
+    }
+    Ok(out)
+}
+
+fn join(path: &str, name: &str) -> String {
+    if path.is_empty() {
+        name.to_string()
+    } else {
+        format!("{path}.{name}")
+    }
+}
+
+fn describe(json: &serde_json::Value) -> String {
+    match json {
+        serde_json::Value::Null => "missing".to_string(),
+        serde_json::Value::Bool(b) => format!("the bool {b}"),
+        serde_json::Value::Number(n) => format!("the number {n}"),
+        serde_json::Value::String(s) => {
+            let shown: String = s.chars().take(40).collect();
+            format!("the text \"{shown}\"")
+        }
+        serde_json::Value::Array(_) => "a list".to_string(),
+        serde_json::Value::Object(_) => "an object".to_string(),
+    }
+}
+
+fn expected(schemas: &[Schema], ty: &FieldType) -> String {
+    match ty {
+        FieldType::Text => "text".to_string(),
+        FieldType::Int => "a whole number".to_string(),
+        FieldType::Decimal => "a number".to_string(),
+        FieldType::Money => "money such as \"19.90 EUR\"".to_string(),
+        FieldType::Bool => "true or false".to_string(),
+        FieldType::Date => "a date such as \"2026-11-23\"".to_string(),
+        FieldType::DateTime => "a date and time such as \"2026-11-23T10:00:00+01:00\"".to_string(),
+        FieldType::Time => "a time such as \"09:30\"".to_string(),
+        FieldType::Duration => "a number of seconds".to_string(),
+        FieldType::Email => "an email address".to_string(),
+        FieldType::Url => "a web address (http:// or https://)".to_string(),
+        FieldType::List(inner) => format!("a list of {}", expected(schemas, inner)),
+        FieldType::Record(idx) => schemas
+            .get(*idx as usize)
+            .map_or_else(|| "an object".to_string(), |s| format!("a `{}` object", s.name)),
+        FieldType::Optional(inner) => expected(schemas, inner),
+        FieldType::Any => "a value".to_string(),
+    }
+}
+
+/// Decodes one value of a field type.
+pub fn decode(
+    schemas: &[Schema],
+    ty: &FieldType,
+    json: &serde_json::Value,
+    path: &str,
+) -> Result<Value, DecodeError> {
+    use serde_json::Value as J;
+    let fail = || DecodeError {
+        field: path.to_string(),
+        expected: expected(schemas, ty),
+        found: describe(json),
+    };
+    if let FieldType::Optional(inner) = ty {
+        return if json.is_null() {
+            Ok(Value::Missing)
+        } else {
+            decode(schemas, inner, json, path)
+        };
+    }
+    match (ty, json) {
+        (_, J::Null) => Err(fail()),
+        (FieldType::Text, J::String(s)) => Ok(Value::text(s)),
+        (FieldType::Email, J::String(s)) => {
+            let valid = s.split_once('@').is_some_and(|(local, domain)| {
+                !local.is_empty() && domain.contains('.') && !s.contains(char::is_whitespace)
+            });
+            if valid { Ok(Value::text(s)) } else { Err(fail()) }
+        }
+        (FieldType::Url, J::String(s)) => {
+            if (s.starts_with("https://") || s.starts_with("http://"))
+                && !s.contains(char::is_whitespace)
+            {
+                Ok(Value::text(s))
+            } else {
+                Err(fail())
+            }
+        }
+        (FieldType::Int, J::Number(n)) => n.as_i64().map(Value::Int).ok_or_else(fail),
+        (FieldType::Decimal, J::Number(n)) => parse_micros(&n.to_string())
+            .map(Value::Decimal)
+            .ok_or_else(fail),
+        (FieldType::Decimal, J::String(s)) => parse_micros(s).map(Value::Decimal).ok_or_else(fail),
+        (FieldType::Money, J::String(s)) => money_text(s).ok_or_else(fail),
+        (FieldType::Money, J::Object(object)) => {
+            let amount = match object.get("amount") {
+                Some(J::String(s)) => parse_micros(s),
+                Some(J::Number(n)) => parse_micros(&n.to_string()),
+                _ => None,
+            };
+            let currency = match object.get("currency") {
+                Some(J::String(s)) => Currency::parse(s),
+                _ => None,
+            };
+            match (amount, currency) {
+                (Some(micros), Some(currency)) => Ok(Value::Money { micros, currency }),
+                _ => Err(fail()),
+            }
+        }
+        (FieldType::Bool, J::Bool(b)) => Ok(Value::Bool(*b)),
+        (FieldType::Date, J::String(s)) => NaiveDate::parse_from_str(s, "%Y-%m-%d")
+            .map(|d| Value::Date(d.num_days_from_ce()))
+            .map_err(|_| fail()),
+        (FieldType::DateTime, J::String(s)) => chrono::DateTime::parse_from_rfc3339(s)
+            .map(|d| Value::DateTime(d.timestamp()))
+            .map_err(|_| fail()),
+        (FieldType::Time, J::String(s)) => NaiveTime::parse_from_str(s, "%H:%M")
+            .map(|t| Value::Time(t.num_seconds_from_midnight()))
+            .map_err(|_| fail()),
+        (FieldType::Duration, J::Number(n)) => n.as_i64().map(Value::Duration).ok_or_else(fail),
+        (FieldType::List(inner), J::Array(items)) => {
+            let mut values = Vec::with_capacity(items.len());
+            for (idx, item) in items.iter().enumerate() {
+                values.push(decode(schemas, inner, item, &format!("{path}[{idx}]"))?);
+            }
+            Ok(Value::list(values))
+        }
+        (FieldType::Record(idx), J::Object(_)) => match schemas.get(*idx as usize) {
+            Some(schema) => record(schemas, schema, json, path),
+            None => Err(fail()),
+        },
+        (FieldType::Any, other) => Ok(any(other)),
+        _ => Err(fail()),
+    }
+}
+
+/// Money written as text: `19.90 EUR`, `EUR 19.90`, `€19.90`, `19.90€`, `$5`, `£5`.
+pub fn money_text(text: &str) -> Option<Value> {
+    let text = text.trim();
+    let symbols = [("€", "EUR"), ("$", "USD"), ("£", "GBP"), ("¥", "JPY")];
+    for (symbol, code) in symbols {
+        if let Some(rest) = text.strip_prefix(symbol).or_else(|| text.strip_suffix(symbol)) {
+            return Some(Value::Money {
+                micros: parse_micros(rest.trim())?,
+                currency: Currency::parse(code)?,
+            });
+        }
+    }
+    let (a, b) = text.split_once(char::is_whitespace)?;
+    let (amount, code) = if a.chars().all(|c| c.is_ascii_alphabetic()) {
+        (b, a)
+    } else {
+        (a, b)
+    };
+    Some(Value::Money {
+        micros: parse_micros(amount.trim())?,
+        currency: Currency::parse(code.trim())?,
+    })
+}
+
+fn any(json: &serde_json::Value) -> Value {
+    use serde_json::Value as J;
+    match json {
+        J::Null => Value::Missing,
+        J::Bool(b) => Value::Bool(*b),
+        J::Number(n) => n
+            .as_i64()
+            .map(Value::Int)
+            .or_else(|| parse_micros(&n.to_string()).map(Value::Decimal))
+            .unwrap_or(Value::Missing),
+        J::String(s) => Value::text(s),
+        J::Array(items) => Value::list(items.iter().map(any).collect()),
+        J::Object(object) => Value::record(Record::from_pairs(
+            object.iter().map(|(k, v)| (Arc::from(k.as_str()), any(v))),
+        )),
+    }
+}
+
+/// A value back to JSON, in the forms this module accepts (for logs and timelines).
+pub fn to_json(value: &Value) -> serde_json::Value {
+    use journey_compiler::bytecode::value::show_micros;
+    use serde_json::Value as J;
+    match value {
+        Value::Missing => J::Null,
+        Value::Bool(b) => J::Bool(*b),
+        Value::Int(n) => J::from(*n),
+        Value::Decimal(micros) => J::String(show_micros(*micros)),
+        Value::Money { micros, currency } => {
+            J::String(format!("{} {}", show_micros(*micros), currency.code()))
+        }
+        Value::Text(text) => J::String(text.to_string()),
+        Value::Date(days) => J::String(
+            NaiveDate::from_num_days_from_ce_opt(*days)
+                .map(|d| d.format("%Y-%m-%d").to_string())
+                .unwrap_or_default(),
+        ),
+        Value::DateTime(seconds) => J::String(
+            chrono::DateTime::from_timestamp(*seconds, 0)
+                .map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+                .unwrap_or_default(),
+        ),
+        Value::Time(seconds) => J::String(format!("{:02}:{:02}", seconds / 3600, seconds % 3600 / 60)),
+        Value::Duration(seconds) => J::from(*seconds),
+        Value::List(items) => J::Array(items.iter().map(to_json).collect()),
+        Value::Record(record) => J::Object(
+            record
+                .fields
+                .iter()
+                .map(|(name, value)| (name.to_string(), to_json(value)))
+                .collect(),
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn money_is_read_in_every_documented_form() {
+        let expected = Value::Money {
+            micros: 19_900_000,
+            currency: Currency::parse("EUR").unwrap(),
+        };
+        for text in ["19.90 EUR", "EUR 19.90", "€19.90", "19.90€", "19.9 eur"] {
+            assert_eq!(money_text(text), Some(expected.clone()), "{text}");
+        }
+        assert_eq!(money_text("nineteen EUR"), None);
+        assert_eq!(money_text("19.90"), None);
+    }
+}

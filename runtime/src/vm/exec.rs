@@ -1,0 +1,698 @@
+//! Running one instance: executes instructions from its `pc` until it waits, sleeps or ends,
+//! emitting effects. Sends go through consent, the marketing policy and rendering here.
+
+use chrono_tz::Tz;
+use journey_compiler::bytecode::{Category, Channel, Instr, Program, Record, Value};
+use sha2::{Digest, Sha256};
+
+use super::Environment;
+use super::builtins::{CouponSeed, print};
+use super::clock;
+use super::effect::{
+    Decision, DecisionKind, Effect, ExitReason, Message, RuntimeError, TimerId,
+};
+use super::eval::{Env, EvalError};
+use super::message;
+use super::state::{Instance, Status};
+use crate::render::locale::Locale;
+
+/// Instructions one run may execute before it is stopped as a runaway (no journey loops, so a
+/// real program never comes near).
+const BUDGET: u32 = 10_000;
+
+/// The customer-wide context of a run.
+pub struct Runner<'a> {
+    /// The program of the instance.
+    pub program: &'a Program,
+    /// The customer's id.
+    pub customer: &'a str,
+    /// The profile (updated by `set`).
+    pub profile: &'a mut Record,
+    /// Recent marketing sends (for caps).
+    pub marketing_sends: &'a mut Vec<i64>,
+    /// Shop settings.
+    pub env: &'a Environment,
+    /// The time.
+    pub now: i64,
+    /// Where effects go.
+    pub effects: &'a mut Vec<Effect>,
+    /// Instructions executed so far (for benchmarks).
+    pub executed: &'a mut u64,
+}
+
+/// The customer's zone and locale, with an error effect if the zone is not valid.
+pub fn zone_and_locale(profile: &Record, journey: &str, effects: &mut Vec<Effect>) -> (Tz, Locale) {
+    let locale = match profile.get("locale") {
+        Some(Value::Text(tag)) => Locale::parse(tag),
+        _ => Locale::default(),
+    };
+    let zone = match profile.get("time_zone") {
+        Some(Value::Text(name)) => match clock::zone(name) {
+            Ok(zone) => zone,
+            Err(message) => {
+                effects.push(Effect::Error(RuntimeError {
+                    journey: Some(journey.to_string()),
+                    instance: None,
+                    step: None,
+                    template: None,
+                    field: Some("customer.time_zone".to_string()),
+                    message: format!("{message}; UTC is used instead"),
+                }));
+                Tz::UTC
+            }
+        },
+        _ => Tz::UTC,
+    };
+    (zone, locale)
+}
+
+enum SendOutcome {
+    Continue,
+    Sleep(i64),
+    Failed,
+}
+
+impl Runner<'_> {
+    fn journey(&self) -> &str {
+        &self.program.journey
+    }
+
+    fn step_label(&self, step: u32) -> String {
+        self.program.step_label(step).to_string()
+    }
+
+    /// Records a decision.
+    pub fn decide(&mut self, instance: Option<u32>, step: Option<u32>, kind: DecisionKind, why: String) {
+        let step = step.map(|s| self.step_label(s));
+        self.effects.push(Effect::Decision(Decision {
+            journey: self.journey().to_string(),
+            instance,
+            step,
+            kind,
+            why,
+        }));
+    }
+
+    /// Records a runtime error.
+    pub fn error(
+        &mut self,
+        instance: Option<u32>,
+        step: Option<u32>,
+        template: Option<&str>,
+        error: EvalError,
+    ) {
+        let step = step.map(|s| self.step_label(s));
+        self.effects.push(Effect::Error(RuntimeError {
+            journey: Some(self.journey().to_string()),
+            instance,
+            step,
+            template: template.map(str::to_string),
+            field: error.field,
+            message: error.message,
+        }));
+    }
+
+    /// An evaluation environment over the instance's data.
+    pub fn env<'e>(
+        &'e self,
+        slots: &'e [Value],
+        it: Option<&'e Value>,
+        zone: Tz,
+        locale: &'e Locale,
+    ) -> Env<'e> {
+        Env {
+            profile: self.profile,
+            slots,
+            slot_names: &self.program.slots,
+            it,
+            locals: Vec::new(),
+            shop: &self.env.shop,
+            unsubscribe_url: None,
+            zone,
+            locale,
+            now: self.now,
+            coupon_seed: None,
+            coupons: Vec::new(),
+        }
+    }
+
+    fn set_timer(&mut self, instance: &mut Instance, at: i64) {
+        instance.timer = instance.timer.wrapping_add(1);
+        self.effects.push(Effect::SetTimer {
+            timer: TimerId::Wake {
+                journey: self.journey().to_string(),
+                instance: instance.id,
+                seq: instance.timer,
+            },
+            at,
+        });
+    }
+
+    /// Cancels the instance's pending timer, if it has one.
+    pub fn cancel_timer(&mut self, instance: &Instance) {
+        let pending = match instance.status {
+            Status::Sleeping { .. } => true,
+            Status::Waiting { until } => until.is_some(),
+            Status::Ended { .. } => false,
+        };
+        if pending {
+            self.effects.push(Effect::CancelTimer {
+                timer: TimerId::Wake {
+                    journey: self.journey().to_string(),
+                    instance: instance.id,
+                    seq: instance.timer,
+                },
+            });
+        }
+    }
+
+    /// Ends the instance: cancels its timer, reports the exit, keeps it for goal windows.
+    pub fn end(&mut self, instance: &mut Instance, reason: ExitReason, why: String) {
+        self.cancel_timer(instance);
+        let until = self
+            .program
+            .goals
+            .iter()
+            .map(|g| instance.entered_at.saturating_add(i64::try_from(g.within).unwrap_or(i64::MAX)))
+            .max()
+            .unwrap_or(self.now);
+        instance.status = Status::Ended { until };
+        let step = self.step_at(instance.pc);
+        self.decide(Some(instance.id), step, DecisionKind::Left, why);
+        self.effects.push(Effect::Exit {
+            journey: self.journey().to_string(),
+            instance: instance.id,
+            reason,
+        });
+    }
+
+    fn step_at(&self, pc: u32) -> Option<u32> {
+        match self.program.code.get(pc as usize)? {
+            Instr::Send { step, .. }
+            | Instr::Wait { step, .. }
+            | Instr::WaitUntil { step, .. }
+            | Instr::WaitFor { step, .. }
+            | Instr::Branch { step, .. }
+            | Instr::Split { step, .. }
+            | Instr::Set { step, .. }
+            | Instr::Goal { step, .. }
+            | Instr::Exit { step } => Some(*step),
+            Instr::Jump { .. } | Instr::End => None,
+        }
+    }
+
+    /// Runs the instance from its `pc` until it waits, sleeps or ends.
+    pub fn run(&mut self, instance: &mut Instance) {
+        let program = self.program;
+        let (zone, locale) = zone_and_locale(self.profile, &program.journey, self.effects);
+        let mut budget = BUDGET;
+        loop {
+            if budget == 0 {
+                self.error(
+                    Some(instance.id),
+                    None,
+                    None,
+                    EvalError::new("the journey ran too many steps at once and was stopped"),
+                );
+                self.end(instance, ExitReason::Error, "stopped: runaway journey".to_string());
+                return;
+            }
+            budget -= 1;
+            *self.executed += 1;
+            let Some(instr) = program.code.get(instance.pc as usize) else {
+                self.error(
+                    Some(instance.id),
+                    None,
+                    None,
+                    EvalError::new(format!("the program has no instruction {}", instance.pc)),
+                );
+                self.end(instance, ExitReason::Error, "stopped: corrupt program".to_string());
+                return;
+            };
+            match instr {
+                Instr::Send {
+                    step,
+                    template,
+                    with,
+                } => match self.send(instance, *step, *template, with, zone, &locale) {
+                    SendOutcome::Continue => instance.pc += 1,
+                    SendOutcome::Sleep(until) => {
+                        instance.status = Status::Sleeping { until };
+                        self.set_timer(instance, until);
+                        return;
+                    }
+                    SendOutcome::Failed => return,
+                },
+                Instr::Wait { seconds, .. } => {
+                    let until = self
+                        .now
+                        .saturating_add(i64::try_from(*seconds).unwrap_or(i64::MAX));
+                    instance.pc += 1;
+                    instance.status = Status::Sleeping { until };
+                    self.set_timer(instance, until);
+                    return;
+                }
+                Instr::WaitUntil {
+                    step,
+                    weekday,
+                    at,
+                    zone: fixed,
+                } => {
+                    let tz = match fixed {
+                        Some(name) => clock::zone(name).unwrap_or(zone),
+                        None => zone,
+                    };
+                    match clock::next_local_time(self.now, tz, *at, *weekday) {
+                        Some(until) => {
+                            instance.pc += 1;
+                            if until <= self.now {
+                                continue;
+                            }
+                            instance.status = Status::Sleeping { until };
+                            self.set_timer(instance, until);
+                            return;
+                        }
+                        None => {
+                            self.error(
+                                Some(instance.id),
+                                Some(*step),
+                                None,
+                                EvalError::new("the local time to wait for is out of range"),
+                            );
+                            self.end(instance, ExitReason::Error, "stopped: wait until failed".to_string());
+                            return;
+                        }
+                    }
+                }
+                Instr::WaitFor {
+                    step,
+                    arms,
+                    timeout,
+                } => {
+                    // An event kept since entry may already satisfy the wait.
+                    let mut matched = None;
+                    for (name, at, data) in &instance.kept {
+                        if *at < instance.entered_at {
+                            continue;
+                        }
+                        for arm in arms.iter().filter(|arm| arm.since_entry) {
+                            if arm.event.event.as_str() != name.as_ref() {
+                                continue;
+                            }
+                            let accepted = match &arm.event.condition {
+                                None => true,
+                                Some(condition) => {
+                                    let mut env = self.env(&instance.slots, Some(data), zone, &locale);
+                                    env.condition(condition).unwrap_or(false)
+                                }
+                            };
+                            if accepted {
+                                matched = Some((arm.clone(), data.clone()));
+                                break;
+                            }
+                        }
+                        if matched.is_some() {
+                            break;
+                        }
+                    }
+                    if let Some((arm, data)) = matched {
+                        if let Some(slot) = arm.event.slot
+                            && let Some(target) = instance.slots.get_mut(slot as usize)
+                        {
+                            *target = data;
+                        }
+                        self.decide(
+                            Some(instance.id),
+                            Some(*step),
+                            DecisionKind::EventMatched,
+                            format!("`{}` had already arrived since entry", arm.event.event),
+                        );
+                        instance.pc = arm.target;
+                        continue;
+                    }
+                    let until = timeout.map(|(seconds, _)| {
+                        self.now
+                            .saturating_add(i64::try_from(seconds).unwrap_or(i64::MAX))
+                    });
+                    instance.status = Status::Waiting { until };
+                    if let Some(until) = until {
+                        self.set_timer(instance, until);
+                        // set_timer bumps the sequence; the waiting status keeps `until`.
+                        instance.status = Status::Waiting { until: Some(until) };
+                    }
+                    return;
+                }
+                Instr::Jump { target } => instance.pc = *target,
+                Instr::Branch {
+                    step,
+                    condition,
+                    otherwise,
+                } => {
+                    let mut env = self.env(&instance.slots, None, zone, &locale);
+                    let shown = env.show(condition);
+                    let result = env.condition(condition);
+                    match result {
+                        Ok(true) => {
+                            self.decide(Some(instance.id), Some(*step), DecisionKind::Branch, format!("`{shown}` is true"));
+                            instance.pc += 1;
+                        }
+                        Ok(false) => {
+                            self.decide(Some(instance.id), Some(*step), DecisionKind::Branch, format!("`{shown}` is false"));
+                            instance.pc = *otherwise;
+                        }
+                        Err(error) => {
+                            self.error(Some(instance.id), Some(*step), None, error);
+                            self.end(instance, ExitReason::Error, "stopped: a condition could not be evaluated".to_string());
+                            return;
+                        }
+                    }
+                }
+                Instr::Split { step, branches } => {
+                    let bucket = split_bucket(self.customer, self.journey(), *step);
+                    let chosen = branches.iter().find(|(bound, _)| bucket < *bound);
+                    let mut previous = 0;
+                    let mut share = 0;
+                    for (bound, _) in branches {
+                        if bucket < *bound {
+                            share = bound - previous;
+                            break;
+                        }
+                        previous = *bound;
+                    }
+                    let why = format!(
+                        "customer bucket {:.2}% falls in the {}% branch",
+                        f64::from(bucket) / 100.0,
+                        f64::from(share) / 100.0
+                    );
+                    match chosen {
+                        Some((_, Some(target))) => {
+                            self.decide(Some(instance.id), Some(*step), DecisionKind::Split, why);
+                            instance.pc = *target;
+                        }
+                        _ => {
+                            self.decide(Some(instance.id), Some(*step), DecisionKind::Split, format!("{why} (holdout)"));
+                            instance.holdout = true;
+                            self.end(instance, ExitReason::Holdout, "holdout group: nothing is sent, goals are still counted".to_string());
+                            return;
+                        }
+                    }
+                }
+                Instr::Set {
+                    step,
+                    attribute,
+                    value,
+                } => {
+                    let mut env = self.env(&instance.slots, None, zone, &locale);
+                    match env.eval(value) {
+                        Ok(result) => {
+                            let shown = print(&result, &env).unwrap_or_else(|_| "(not set)".to_string());
+                            self.profile.set(attribute.clone(), result.clone());
+                            self.effects.push(Effect::SetProfile {
+                                attribute: attribute.clone(),
+                                value: result,
+                                shown,
+                            });
+                            instance.pc += 1;
+                        }
+                        Err(error) => {
+                            self.error(Some(instance.id), Some(*step), None, error);
+                            self.end(instance, ExitReason::Error, "stopped: a value could not be computed".to_string());
+                            return;
+                        }
+                    }
+                }
+                Instr::Goal { step, goal, within } => {
+                    let elapsed = self.now.saturating_sub(instance.entered_at);
+                    let in_window = within
+                        .is_none_or(|w| elapsed <= i64::try_from(w).unwrap_or(i64::MAX));
+                    let bit = 1u32 << (*goal % 32);
+                    if in_window && instance.goals & bit == 0 {
+                        instance.goals |= bit;
+                        self.reach_goal(instance, *goal);
+                    } else if !in_window {
+                        self.decide(
+                            Some(instance.id),
+                            Some(*step),
+                            DecisionKind::Skipped,
+                            "goal reached after its window: not counted".to_string(),
+                        );
+                    }
+                    instance.pc += 1;
+                }
+                Instr::Exit { step } => {
+                    let why = format!("`exit` at {}", self.step_label(*step));
+                    self.end(instance, ExitReason::ExitStep, why);
+                    return;
+                }
+                Instr::End => {
+                    self.end(instance, ExitReason::Completed, "reached the end of the journey".to_string());
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Reports a goal.
+    pub fn reach_goal(&mut self, instance: &Instance, goal: u16) {
+        let name = self
+            .program
+            .goal_names
+            .get(goal as usize)
+            .cloned()
+            .unwrap_or_default();
+        self.effects.push(Effect::Goal {
+            journey: self.journey().to_string(),
+            instance: instance.id,
+            goal: name,
+            holdout: instance.holdout,
+        });
+    }
+
+    fn send(
+        &mut self,
+        instance: &mut Instance,
+        step: u32,
+        template_idx: u16,
+        with: &[(u16, journey_compiler::bytecode::Expr)],
+        zone: Tz,
+        locale: &Locale,
+    ) -> SendOutcome {
+        let program = self.program;
+        let Some(template) = program.templates.get(template_idx as usize) else {
+            self.error(Some(instance.id), Some(step), None, EvalError::new("the program has no such template"));
+            self.end(instance, ExitReason::Error, "stopped: corrupt program".to_string());
+            return SendOutcome::Failed;
+        };
+        let marketing = template.category == Category::Marketing;
+        // Who it goes to, and whether they agreed.
+        let (address_field, consent_field) = match template.channel {
+            Channel::Email => (Some("email"), "email_consent"),
+            Channel::Sms => (Some("phone"), "sms_consent"),
+            Channel::Webhook => (None, ""),
+        };
+        let to = match address_field {
+            Some(field) => match self.profile.get(field) {
+                Some(Value::Text(address)) => Some(address.to_string()),
+                _ => {
+                    self.decide(
+                        Some(instance.id),
+                        Some(step),
+                        DecisionKind::Skipped,
+                        format!("`{}` not sent: the customer has no `{field}`", template.name),
+                    );
+                    return SendOutcome::Continue;
+                }
+            },
+            None => None,
+        };
+        if marketing && template.channel != Channel::Webhook {
+            let consent = matches!(self.profile.get(consent_field), Some(Value::Bool(true)));
+            if !consent {
+                self.decide(
+                    Some(instance.id),
+                    Some(step),
+                    DecisionKind::Skipped,
+                    format!("`{}` not sent: marketing needs `customer.{consent_field}`, which is not true", template.name),
+                );
+                return SendOutcome::Continue;
+            }
+            if let Some(outcome) = self.apply_policy(instance, step, &template.name, zone) {
+                return outcome;
+            }
+        }
+        // `with` values, then the message.
+        let unsubscribe = (marketing && template.channel == Channel::Email)
+            .then(|| self.env.unsubscribe_url(self.customer));
+        let seed = CouponSeed {
+            secret: &self.env.secret,
+            customer: self.customer,
+            journey: &program.journey,
+            instance: instance.id,
+            pc: instance.pc,
+        };
+        let mut slots = instance.slots.clone();
+        let mut env = self.env(&instance.slots, None, zone, locale);
+        env.coupon_seed = Some(seed);
+        env.unsubscribe_url = Some(unsubscribe.as_deref().unwrap_or(""));
+        let mut failure = None;
+        for (slot, value) in with {
+            match env.eval(value) {
+                Ok(result) => {
+                    if let Some(target) = slots.get_mut(*slot as usize) {
+                        *target = result;
+                    }
+                }
+                Err(error) => {
+                    failure = Some(error);
+                    break;
+                }
+            }
+        }
+        let rendered = match failure {
+            Some(error) => Err(message::RenderError {
+                part: "`with`".to_string(),
+                error,
+            }),
+            None => {
+                env.slots = &slots;
+                message::render(program, template, &mut env)
+            }
+        };
+        let coupons = std::mem::take(&mut env.coupons);
+        drop(env);
+        let rendered = match rendered {
+            Ok(rendered) => rendered,
+            Err(failure) => {
+                let mut error = failure.error;
+                error.message = format!("in the {} of `{}`: {}", failure.part, template.name, error.message);
+                self.error(Some(instance.id), Some(step), Some(&template.name), error);
+                self.end(instance, ExitReason::Error, format!("stopped: `{}` could not be rendered, nothing was sent", template.name));
+                return SendOutcome::Failed;
+            }
+        };
+        instance.slots = slots;
+        if marketing {
+            self.marketing_sends.push(self.now);
+        }
+        let why = if marketing {
+            "marketing: consent given, outside quiet hours, within the frequency caps".to_string()
+        } else {
+            "transactional: sent at once (policies do not apply)".to_string()
+        };
+        self.decide(Some(instance.id), Some(step), DecisionKind::Sent, format!("`{}` sent; {why}", template.name));
+        self.effects.push(Effect::Send(Box::new(Message {
+            message_id: message_id(self.customer, &program.journey, instance, &self.env.message_domain),
+            journey: program.journey.clone(),
+            instance: instance.id,
+            step: self.step_label(step),
+            template: template.name.clone(),
+            channel: template.channel,
+            category: template.category,
+            to,
+            subject: rendered.subject,
+            preheader: rendered.preheader,
+            text: rendered.text,
+            html: rendered.html,
+            unsubscribe_url: unsubscribe,
+            coupons,
+        })));
+        SendOutcome::Continue
+    }
+
+    /// Quiet hours and caps for a marketing message: `Some` if it must wait or be skipped.
+    fn apply_policy(
+        &mut self,
+        instance: &Instance,
+        step: u32,
+        template: &str,
+        zone: Tz,
+    ) -> Option<SendOutcome> {
+        let policy = self.program.policy.as_ref()?;
+        for quiet in &policy.quiet_hours {
+            let tz = match &quiet.zone {
+                Some(name) => clock::zone(name).unwrap_or(zone),
+                None => zone,
+            };
+            if let Some(until) = clock::quiet_until(self.now, tz, quiet.from, quiet.to) {
+                self.decide(
+                    Some(instance.id),
+                    Some(step),
+                    DecisionKind::Deferred,
+                    format!(
+                        "`{template}` held: quiet hours {:02}:{:02}–{:02}:{:02} ({}) of policy marketing",
+                        quiet.from / 3600,
+                        quiet.from % 3600 / 60,
+                        quiet.to / 3600,
+                        quiet.to % 3600 / 60,
+                        tz.name()
+                    ),
+                );
+                return Some(SendOutcome::Sleep(until));
+            }
+        }
+        let longest = policy.caps.iter().map(|c| c.window).max().unwrap_or(0);
+        let horizon = self.now.saturating_sub(i64::try_from(longest).unwrap_or(i64::MAX));
+        self.marketing_sends.retain(|at| *at > horizon);
+        for cap in &policy.caps {
+            let window = i64::try_from(cap.window).unwrap_or(i64::MAX);
+            let since = self.now.saturating_sub(window);
+            let recent: Vec<i64> = self
+                .marketing_sends
+                .iter()
+                .copied()
+                .filter(|at| *at > since)
+                .collect();
+            if recent.len() >= cap.count as usize {
+                let rule = format!(
+                    "at most {} per {} of policy marketing ({} already sent)",
+                    cap.count,
+                    journey_compiler::bytecode::disasm::duration(cap.window),
+                    recent.len()
+                );
+                if cap.defer {
+                    // It may go once enough of those leave the window.
+                    let idx = recent.len() - cap.count as usize;
+                    let until = recent.get(idx).copied().unwrap_or(self.now).saturating_add(window) + 1;
+                    self.decide(Some(instance.id), Some(step), DecisionKind::Deferred, format!("`{template}` held: {rule}"));
+                    return Some(SendOutcome::Sleep(until));
+                }
+                self.decide(Some(instance.id), Some(step), DecisionKind::Skipped, format!("`{template}` skipped: {rule}"));
+                return Some(SendOutcome::Continue);
+            }
+        }
+        None
+    }
+}
+
+/// The split bucket of a customer at a split step: 0..10,000, from a hash of the customer id,
+/// the journey and the step, so it never changes.
+pub fn split_bucket(customer: &str, journey: &str, step: u32) -> u32 {
+    let mut hasher = Sha256::new();
+    hasher.update(customer.as_bytes());
+    hasher.update([0]);
+    hasher.update(journey.as_bytes());
+    hasher.update([0]);
+    hasher.update(step.to_le_bytes());
+    let digest = hasher.finalize();
+    let mut first = [0u8; 8];
+    for (slot, byte) in first.iter_mut().zip(digest.iter()) {
+        *slot = *byte;
+    }
+    u32::try_from(u64::from_le_bytes(first) % 10_000).unwrap_or(0)
+}
+
+/// The deterministic Message-ID of a send: the same customer, journey, instance, version and
+/// step always give the same id, so a retried delivery is recognisable.
+pub fn message_id(customer: &str, journey: &str, instance: &Instance, domain: &str) -> String {
+    let mut hasher = Sha256::new();
+    for part in [customer, journey] {
+        hasher.update((part.len() as u64).to_le_bytes());
+        hasher.update(part.as_bytes());
+    }
+    hasher.update(instance.id.to_le_bytes());
+    hasher.update(instance.version);
+    hasher.update(instance.pc.to_le_bytes());
+    let digest = hasher.finalize();
+    let hex: String = digest.iter().take(16).map(|b| format!("{b:02x}")).collect();
+    format!("<{hex}.{journey}@{domain}>")
+}

@@ -1,0 +1,114 @@
+//! The programs the VM can run: every version by content hash, and the current version of each
+//! journey. Instances name their version, so deploying a new one never changes a running
+//! instance.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use journey_compiler::bytecode::format::{self, ProgramHash};
+use journey_compiler::bytecode::{Program, Schema};
+
+/// Programs by hash, and which one is current per journey.
+#[derive(Clone, Debug, Default)]
+pub struct Library {
+    programs: BTreeMap<[u8; 32], Arc<Program>>,
+    current: BTreeMap<String, [u8; 32]>,
+    schemas: Vec<Schema>,
+}
+
+/// What a deploy did to one journey.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Deployed {
+    /// A journey not deployed before.
+    New(ProgramHash),
+    /// A new version replaced the current one.
+    Changed {
+        /// The version replaced (kept for its instances).
+        from: ProgramHash,
+        /// The new current version.
+        to: ProgramHash,
+    },
+    /// The same program as before.
+    Unchanged(ProgramHash),
+    /// The journey is no longer in the deploy (its instances finish on their version).
+    Retired(ProgramHash),
+}
+
+impl Library {
+    /// An empty library.
+    pub fn new() -> Library {
+        Library::default()
+    }
+
+    /// A library with these programs current.
+    pub fn with(programs: Vec<Program>) -> Library {
+        let mut library = Library::new();
+        library.deploy(programs);
+        library
+    }
+
+    /// Makes `programs` the current versions; earlier versions stay available for instances
+    /// that run them. Returns what changed, by journey name.
+    pub fn deploy(&mut self, programs: Vec<Program>) -> Vec<(String, Deployed)> {
+        let mut outcome = Vec::new();
+        let mut next: BTreeMap<String, [u8; 32]> = BTreeMap::new();
+        if let Some(first) = programs.first() {
+            self.schemas = first.schemas.clone();
+        }
+        for program in programs {
+            let hash = format::hash(&program);
+            let name = program.journey.clone();
+            let result = match self.current.get(&name) {
+                None => Deployed::New(hash),
+                Some(old) if *old == hash.0 => Deployed::Unchanged(hash),
+                Some(old) => Deployed::Changed {
+                    from: ProgramHash(*old),
+                    to: hash,
+                },
+            };
+            self.programs.entry(hash.0).or_insert_with(|| Arc::new(program));
+            next.insert(name.clone(), hash.0);
+            outcome.push((name, result));
+        }
+        for (name, old) in &self.current {
+            if !next.contains_key(name) {
+                outcome.push((name.clone(), Deployed::Retired(ProgramHash(*old))));
+            }
+        }
+        self.current = next;
+        outcome
+    }
+
+    /// A program by hash.
+    pub fn get(&self, hash: &[u8; 32]) -> Option<&Arc<Program>> {
+        self.programs.get(hash)
+    }
+
+    /// The current version of a journey, with its hash.
+    pub fn current(&self, journey: &str) -> Option<([u8; 32], &Arc<Program>)> {
+        let hash = self.current.get(journey)?;
+        Some((*hash, self.programs.get(hash)?))
+    }
+
+    /// Every current program, by journey name.
+    pub fn current_programs(&self) -> impl Iterator<Item = ([u8; 32], &Arc<Program>)> {
+        self.current
+            .values()
+            .filter_map(|hash| Some((*hash, self.programs.get(hash)?)))
+    }
+
+    /// The schemas of the current deploy (for validating events and profiles).
+    pub fn schemas(&self) -> &[Schema] {
+        &self.schemas
+    }
+
+    /// An event schema by name.
+    pub fn event_schema(&self, name: &str) -> Option<&Schema> {
+        self.schemas.iter().find(|s| s.is_event && s.name == name)
+    }
+
+    /// The customer schema.
+    pub fn customer_schema(&self) -> Option<&Schema> {
+        self.schemas.iter().find(|s| !s.is_event && s.name == "customer")
+    }
+}
