@@ -4,12 +4,18 @@ use std::path::{Component, Path, PathBuf};
 
 /// Expands files and folders into `*.journey` files, sorted, each once.
 pub fn collect(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
+    collect_ending(paths, ".journey")
+}
+
+/// Expands files and folders into files whose names end with `suffix` (files named directly
+/// are kept whatever their name), sorted, each once.
+pub fn collect_ending(paths: &[PathBuf], suffix: &str) -> Result<Vec<PathBuf>, String> {
     let mut found = Vec::new();
     for path in paths {
         let metadata = std::fs::metadata(path)
             .map_err(|error| format!("cannot read `{}`: {}", path.display(), plain(&error)))?;
         if metadata.is_dir() {
-            walk(path, &mut found)?;
+            walk(path, suffix, &mut found)?;
         } else {
             found.push(normalize(path));
         }
@@ -19,7 +25,7 @@ pub fn collect(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
     Ok(found)
 }
 
-fn walk(dir: &Path, found: &mut Vec<PathBuf>) -> Result<(), String> {
+fn walk(dir: &Path, suffix: &str, found: &mut Vec<PathBuf>) -> Result<(), String> {
     let entries = std::fs::read_dir(dir)
         .map_err(|error| format!("cannot read folder `{}`: {}", dir.display(), plain(&error)))?;
     for entry in entries {
@@ -33,8 +39,8 @@ fn walk(dir: &Path, found: &mut Vec<PathBuf>) -> Result<(), String> {
             continue;
         }
         if path.is_dir() {
-            walk(&path, found)?;
-        } else if name.ends_with(".journey") {
+            walk(&path, suffix, found)?;
+        } else if name.ends_with(suffix) {
             found.push(normalize(&path));
         }
     }

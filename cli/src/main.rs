@@ -2,9 +2,12 @@
 //! format, and turns results into exit codes (0 clean, 1 problems found, 2 usage or I/O error).
 
 mod check;
+mod compile;
 mod explain;
 mod files;
 mod graph;
+mod simulate;
+mod test;
 
 use std::process::ExitCode;
 
@@ -29,6 +32,10 @@ enum Command {
     },
     /// Draw each journey as a diagram: Mermaid (default), Graphviz DOT, or SVG via `dot`.
     Graph(graph::Args),
+    /// Run journeys over a scenario on a virtual clock and print what each customer receives.
+    Simulate(simulate::Args),
+    /// Run the tests written next to journeys (`*.test.toml`).
+    Test(test::Args),
 }
 
 /// How diagnostics are printed.
@@ -71,5 +78,7 @@ fn main() -> ExitCode {
         Command::Check(args) => check::run(&args),
         Command::Explain { code } => explain::run(&code),
         Command::Graph(args) => graph::run(&args),
+        Command::Simulate(args) => simulate::run(&args),
+        Command::Test(args) => test::run(&args),
     }
 }

@@ -6,3 +6,7 @@
 
 pub mod render;
 pub mod vm;
+pub mod scenario;
+pub mod simulate;
+pub mod testing;
+pub mod timeline;

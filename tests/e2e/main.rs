@@ -234,3 +234,161 @@ fn very_long_expressions_do_not_crash_the_binary() {
     let output = journey(&["check", &dir.to_string_lossy()]);
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
 }
+
+/// Whether Graphviz `dot` is installed (an executable `dot` in a folder of PATH).
+fn graphviz_installed() -> bool {
+    std::env::var_os("PATH")
+        .is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join("dot").is_file()))
+}
+
+#[test]
+fn graph_prints_a_mermaid_flowchart_by_default() {
+    let output = journey(&["graph", "journeys/10_abandoned_cart.journey"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let text = stdout(&output);
+    assert!(text.contains("\nflowchart TD\n"), "{text}");
+    assert!(
+        text.contains("title: \"Carrello abbandonato (abandoned_cart)\""),
+        "{text}"
+    );
+    assert!(text.contains("send email cart_reminder_email"), "{text}");
+    assert!(
+        text.contains("subgraph exit_rules[\"exit rules\"]"),
+        "{text}"
+    );
+}
+
+#[test]
+fn graph_format_dot_prints_a_digraph() {
+    let output = journey(&[
+        "graph",
+        "--format",
+        "dot",
+        "journeys/10_abandoned_cart.journey",
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let text = stdout(&output);
+    assert!(
+        text.starts_with("digraph \"journey_abandoned_cart\" {"),
+        "{text}"
+    );
+    assert!(text.trim_end().ends_with('}'), "{text}");
+}
+
+#[test]
+fn graph_of_a_folder_draws_every_journey_or_the_one_asked_for() {
+    let all = stdout(&journey(&["graph", "journeys"]));
+    assert_eq!(all.matches("\nflowchart TD\n").count(), 13, "{all}");
+    let one = journey(&["graph", "journeys", "--journey", "reactivation"]);
+    assert_eq!(one.status.code(), Some(0), "{}", stderr(&one));
+    let text = stdout(&one);
+    assert_eq!(text.matches("\nflowchart TD\n").count(), 1, "{text}");
+    assert!(text.contains("wait up to 7 days"), "{text}");
+}
+
+#[test]
+fn graph_of_an_unknown_journey_exits_2_and_lists_the_known_ones() {
+    let output = journey(&["graph", "journeys", "--journey", "abandoned_carts"]);
+    assert_eq!(output.status.code(), Some(2));
+    let text = stderr(&output);
+    assert!(
+        text.contains("error: no journey named `abandoned_carts` in the given files"),
+        "{text}"
+    );
+    assert!(
+        text.contains("`abandoned_cart`") && text.contains("`welcome_series`"),
+        "{text}"
+    );
+    assert!(stdout(&output).is_empty());
+}
+
+#[test]
+fn graph_of_files_with_errors_prints_the_report_and_exits_1() {
+    let output = journey(&["graph", FIXTURE]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stdout(&output).is_empty(),
+        "no diagram: {}",
+        stdout(&output)
+    );
+    let text = stderr(&output);
+    assert!(
+        text.contains("[J0102] Error: `subscribed` has no field `sorce`"),
+        "{text}"
+    );
+    assert!(
+        text.contains("checked 2 files: 1 error, 1 warning"),
+        "{text}"
+    );
+}
+
+#[test]
+fn graph_writes_to_the_output_file() {
+    let dir = temp_dir("graph-output");
+    let path = dir.join("cart.mmd");
+    let output = journey(&[
+        "graph",
+        "journeys/10_abandoned_cart.journey",
+        "--output",
+        &path.to_string_lossy(),
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert!(stdout(&output).is_empty());
+    let written = std::fs::read_to_string(&path).unwrap();
+    assert!(written.contains("\nflowchart TD\n"), "{written}");
+}
+
+#[test]
+fn graph_svg_is_drawn_by_graphviz_when_installed() {
+    let output = journey(&[
+        "graph",
+        "--format",
+        "svg",
+        "journeys/10_abandoned_cart.journey",
+    ]);
+    if graphviz_installed() {
+        assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+        assert!(stdout(&output).contains("<svg"), "{}", stdout(&output));
+    } else {
+        assert_eq!(output.status.code(), Some(2));
+        assert!(
+            stderr(&output).contains("needs the Graphviz `dot` program"),
+            "{}",
+            stderr(&output)
+        );
+    }
+}
+
+#[test]
+fn graph_svg_without_graphviz_says_what_to_do() {
+    // An empty PATH: `dot` cannot be found, whatever is installed.
+    let empty = temp_dir("no-graphviz");
+    let output = Command::new(env!("CARGO_BIN_EXE_journey"))
+        .args([
+            "graph",
+            "--format",
+            "svg",
+            "journeys/10_abandoned_cart.journey",
+        ])
+        .current_dir(repo())
+        .env("PATH", &empty)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let text = stderr(&output);
+    assert!(
+        text.contains("`--format svg` needs the Graphviz `dot` program"),
+        "{text}"
+    );
+    assert!(text.contains("`--format dot`"), "{text}");
+    assert!(stdout(&output).is_empty());
+}
+
+#[test]
+fn graph_svg_of_several_journeys_asks_for_one() {
+    let output = journey(&["graph", "--format", "svg", "journeys"]);
+    assert_eq!(output.status.code(), Some(2));
+    let text = stderr(&output);
+    assert!(text.contains("`--journey NAME`"), "{text}");
+    assert!(text.contains("`reactivation`"), "{text}");
+}

@@ -104,6 +104,12 @@ codes! {
     UnknownPolicy = 501, "unknown-policy", Error, "A policy names messages that do not exist; only `marketing` can be governed.";
     EmptyQuietHours = 502, "empty-quiet-hours", Error, "Quiet hours start and end at the same time.";
     ZeroCap = 503, "zero-frequency-cap", Error, "A frequency cap of zero would block every message.";
+
+    // Tests of journeys (`journey test`).
+    InvalidTestFile = 601, "invalid-test-file", Error, "A test or scenario file is malformed or names something that does not exist.";
+    ExpectationFailed = 602, "expectation-failed", Error, "What a test expected did not happen.";
+    UnexpectedMessage = 603, "unexpected-message", Error, "A test sent a message that none of its expectations mentions.";
+    RuntimeErrorInTest = 604, "runtime-error-in-test", Error, "A journey stopped with a runtime error during a test.";
 }
 
 impl Code {

@@ -81,9 +81,8 @@ fn statement(node: &Node) -> String {
         NodeKind::Set => {
             "shape=parallelogram, style=filled, fillcolor=\"#ede7f6\", color=\"#5e35b1\""
         }
-        NodeKind::Goal | NodeKind::GoalRule => {
-            "shape=cds, style=filled, fillcolor=\"#e8f5e9\", color=\"#2e7d32\""
-        }
+        NodeKind::Goal => "shape=cds, style=filled, fillcolor=\"#e8f5e9\", color=\"#2e7d32\"",
+        NodeKind::GoalRule => "shape=note, style=filled, fillcolor=\"#e8f5e9\", color=\"#2e7d32\"",
         NodeKind::Exit => "shape=octagon, style=filled, fillcolor=\"#ffebee\", color=\"#c62828\"",
         NodeKind::End => "shape=ellipse, style=filled, fillcolor=\"#eeeeee\", color=\"#616161\"",
         NodeKind::Holdout => {

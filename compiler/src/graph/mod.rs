@@ -383,13 +383,11 @@ impl Builder<'_> {
                     lines.push(format!("({})", category_word(category)));
                 }
                 for (name, value) in with {
-                    let written = self.text(value.span);
-                    lines.push(match &value.kind {
-                        ExprKind::Call(call) if call.name.name == name.name => {
-                            format!("with {written}")
-                        }
-                        _ => format!("with {} = {written}", name.name),
-                    });
+                    let prefix = match &value.kind {
+                        ExprKind::Call(call) if call.name.name == name.name => "with ".to_string(),
+                        _ => format!("with {} = ", name.name),
+                    };
+                    lines.extend(wrap(&prefix, &self.text(value.span), Breaks::AfterCommas));
                 }
                 self.simple(NodeKind::Send(category), lines.join("\n"), incoming)
             }
@@ -523,7 +521,7 @@ impl Builder<'_> {
         let Some(condition) = condition else {
             return Vec::new();
         };
-        wrap(prefix, &self.text(condition.span))
+        wrap(prefix, &self.text(condition.span), Breaks::BeforeAndOr)
     }
 
     fn text(&self, span: Span) -> String {
@@ -597,18 +595,33 @@ fn one_line(source: &str) -> String {
     out
 }
 
+/// Where a long label line may be broken.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Breaks {
+    /// Before `and` and `or` outside parentheses: conditions.
+    BeforeAndOr,
+    /// After a comma: the arguments of `with coupon(…)`.
+    AfterCommas,
+}
+
 /// `prefix` and `text` as lines of at most [`WRAP_AT`] characters where possible, breaking only
-/// before an `and` or `or` outside parentheses and quotes.
-fn wrap(prefix: &str, text: &str) -> Vec<String> {
+/// where `breaks` allows, never inside quotes.
+fn wrap(prefix: &str, text: &str, breaks: Breaks) -> Vec<String> {
     let mut pieces: Vec<String> = Vec::new();
     let mut current = String::new();
     let mut depth = 0usize;
     let mut quote: Option<char> = None;
     let mut rest = text;
     while let Some(c) = rest.chars().next() {
-        if quote.is_none() && depth == 0 && c == ' ' {
+        if quote.is_none() && c == ' ' && !current.is_empty() {
             let after = rest.get(1..).unwrap_or("");
-            if (after.starts_with("and ") || after.starts_with("or ")) && !current.is_empty() {
+            let at_break = match breaks {
+                Breaks::BeforeAndOr => {
+                    depth == 0 && (after.starts_with("and ") || after.starts_with("or "))
+                }
+                Breaks::AfterCommas => current.ends_with(','),
+            };
+            if at_break {
                 pieces.push(std::mem::take(&mut current));
                 rest = after;
                 continue;
@@ -654,7 +667,7 @@ fn wrap(prefix: &str, text: &str) -> Vec<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::{one_line, wrap};
+    use super::{Breaks, one_line, wrap};
 
     #[test]
     fn source_text_loses_comments_and_extra_blanks_but_not_texts() {
@@ -667,17 +680,44 @@ mod tests {
 
     #[test]
     fn long_conditions_break_before_and_or_outside_parentheses() {
-        assert_eq!(wrap("if ", "a and b"), vec!["if a and b"]);
+        assert_eq!(
+            wrap("if ", "a and b", Breaks::BeforeAndOr),
+            vec!["if a and b"]
+        );
         assert_eq!(
             wrap(
                 "where ",
-                "customer.orders_count > 0 and customer.email_consent and (x or y) and \"p and q\""
+                "customer.orders_count > 0 and customer.email_consent and (x or y) and \"p and q\"",
+                Breaks::BeforeAndOr
             ),
             vec![
                 "where customer.orders_count > 0",
                 "and customer.email_consent and (x or y)",
                 "and \"p and q\""
             ]
+        );
+    }
+
+    #[test]
+    fn long_calls_break_after_commas() {
+        assert_eq!(
+            wrap(
+                "with ",
+                "coupon(percent: 10, valid: 7 days, on: order.suggested_product_ids)",
+                Breaks::AfterCommas
+            ),
+            vec![
+                "with coupon(percent: 10, valid: 7 days,",
+                "on: order.suggested_product_ids)"
+            ]
+        );
+        assert_eq!(
+            wrap(
+                "with ",
+                "coupon(percent: 15, valid: 14 days)",
+                Breaks::AfterCommas
+            ),
+            vec!["with coupon(percent: 15, valid: 14 days)"]
         );
     }
 }

@@ -205,6 +205,8 @@ pub enum Effect {
     },
     /// A profile attribute changed.
     SetProfile {
+        /// The journey whose `set` step changed it.
+        journey: String,
         /// The attribute.
         attribute: Arc<str>,
         /// Its new value.

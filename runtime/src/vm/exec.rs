@@ -408,6 +408,7 @@ impl Runner<'_> {
                             let shown = print(&result, &env).unwrap_or_else(|_| "(not set)".to_string());
                             self.profile.set(attribute.clone(), result.clone());
                             self.effects.push(Effect::SetProfile {
+                                journey: program.journey.clone(),
                                 attribute: attribute.clone(),
                                 value: result,
                                 shown,
@@ -440,8 +441,8 @@ impl Runner<'_> {
                     instance.pc += 1;
                 }
                 Instr::Exit { step } => {
-                    let why = format!("`exit` at {}", self.step_label(*step));
-                    self.end(instance, ExitReason::ExitStep, why);
+                    let _ = step;
+                    self.end(instance, ExitReason::ExitStep, "reached an `exit` step".to_string());
                     return;
                 }
                 Instr::End => {
