@@ -8,13 +8,12 @@ use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
 
-use journey_compiler::diagnostics::{Severity, render};
+use journey_compiler::diagnostics::Severity;
 use journey_compiler::graph::{self, Graph};
 
+use crate::ColorChoice;
+use crate::check::{self, usage_error};
 use crate::files::{self, DiskLoader};
-
-/// Stack for the checking thread: generous, since only what is used is committed.
-const CHECK_STACK_BYTES: usize = 1 << 30;
 
 /// Arguments of `journey graph`.
 #[derive(clap::Args)]
@@ -45,62 +44,28 @@ pub enum Format {
 
 /// Checks the files, draws their journeys and returns the exit code.
 pub fn run(args: &Args) -> ExitCode {
-    let paths = if args.paths.is_empty() {
-        vec![PathBuf::from(".")]
-    } else {
-        args.paths.clone()
-    };
-    let found = match files::collect(&paths) {
-        Ok(found) => found,
+    let sources = match check::read_sources(&args.paths) {
+        Ok(sources) => sources,
         Err(message) => return usage_error(&message),
     };
-    if found.is_empty() {
-        return usage_error("no .journey files found in the given paths");
-    }
-    let mut sources = Vec::with_capacity(found.len());
-    for path in &found {
-        match std::fs::read_to_string(path) {
-            Ok(text) => sources.push((path.display().to_string(), text)),
-            Err(error) => {
-                return usage_error(&format!(
-                    "cannot read `{}`: {}",
-                    path.display(),
-                    files::plain(&error)
-                ));
-            }
-        }
-    }
-    // Deeply nested input recurses deeply; a large stack keeps that from crashing the process.
-    let result = std::thread::Builder::new()
-        .stack_size(CHECK_STACK_BYTES)
-        .spawn(move || {
-            let checked = journey_compiler::check_files(sources, &DiskLoader);
-            let graphs = if checked.count(Severity::Error) == 0 {
-                graph::program(&checked)
-            } else {
-                Vec::new()
-            };
-            (checked, graphs)
-        })
-        .map(|handle| handle.join());
-    let (checked, graphs) = match result {
-        Ok(Ok(result)) => result,
-        _ => {
-            return usage_error(
-                "the checker stopped unexpectedly; please report this with the file that caused it",
-            );
-        }
+    let n_files = sources.len();
+    let drawn = check::on_big_stack(move || {
+        let checked = journey_compiler::check_files(sources, &DiskLoader);
+        let graphs = if checked.count(Severity::Error) == 0 {
+            graph::program(&checked)
+        } else {
+            Vec::new()
+        };
+        (checked, graphs)
+    });
+    let (checked, graphs) = match drawn {
+        Ok(drawn) => drawn,
+        Err(message) => return usage_error(&message),
     };
-    let errors = checked.count(Severity::Error);
-    if errors > 0 {
-        // The same report as `journey check`, on stderr: there is no diagram to print.
-        let mut text = render::terminal::render(&checked.diagnostics, &checked.sources, color());
-        text.push_str(&summary(
-            found.len(),
-            errors,
-            checked.count(Severity::Warning),
-        ));
-        eprint!("{text}");
+    if checked.count(Severity::Error) > 0 {
+        // The report of `journey check`, on stderr: stdout only ever carries diagrams.
+        let color = check::color_for(ColorChoice::Auto, std::io::stderr().is_terminal());
+        eprint!("{}", check::human_report(&checked, n_files, color));
         return ExitCode::from(1);
     }
     let selected: Vec<&Graph> = match &args.journey {
@@ -236,26 +201,4 @@ fn is_executable(path: &Path) -> bool {
 #[cfg(not(unix))]
 fn is_executable(path: &Path) -> bool {
     path.is_file()
-}
-
-/// The summary line of `journey check`.
-fn summary(files: usize, errors: usize, warnings: usize) -> String {
-    let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
-    format!(
-        "checked {}: {}, {}\n",
-        plural(files, "file"),
-        plural(errors, "error"),
-        plural(warnings, "warning")
-    )
-}
-
-/// Colours on a terminal (stderr, where the report goes) unless NO_COLOR is set.
-fn color() -> bool {
-    std::io::stderr().is_terminal()
-        && std::env::var_os("NO_COLOR").is_none_or(|value| value.is_empty())
-}
-
-fn usage_error(message: &str) -> ExitCode {
-    eprintln!("error: {message}");
-    ExitCode::from(2)
 }

@@ -1,8 +1,10 @@
 //! The `journey` command: the shell around the compiler. It reads files, picks the output
 //! format, and turns results into exit codes (0 clean, 1 problems found, 2 usage or I/O error).
 
+mod build;
 mod check;
 mod compile;
+mod disasm;
 mod explain;
 mod files;
 mod graph;
@@ -25,6 +27,10 @@ struct Cli {
 enum Command {
     /// Check journey files for errors and warnings (folders are searched for *.journey files).
     Check(check::Args),
+    /// Compile every journey to a bytecode file, `DIR/<journey>.jbc` (default DIR: `build/`).
+    Build(build::Args),
+    /// Print the readable listing of compiled journeys (`.jbc` files or journey sources).
+    Disasm(disasm::Args),
     /// Print the long explanation of a diagnostic code, e.g. `journey explain J0102`.
     Explain {
         /// The code (`J0102`, `0102` or `unknown-field`).
@@ -76,6 +82,8 @@ fn main() -> ExitCode {
     };
     match cli.command {
         Command::Check(args) => check::run(&args),
+        Command::Build(args) => build::run(&args),
+        Command::Disasm(args) => disasm::run(&args),
         Command::Explain { code } => explain::run(&code),
         Command::Graph(args) => graph::run(&args),
         Command::Simulate(args) => simulate::run(&args),

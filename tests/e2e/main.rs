@@ -392,3 +392,211 @@ fn graph_svg_of_several_journeys_asks_for_one() {
     assert!(text.contains("`--journey NAME`"), "{text}");
     assert!(text.contains("`reactivation`"), "{text}");
 }
+
+/// The `.jbc` files of a folder, sorted.
+fn jbc_files(dir: &Path) -> Vec<PathBuf> {
+    let mut found: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|e| e == "jbc"))
+        .collect();
+    found.sort();
+    found
+}
+
+#[test]
+fn build_writes_one_bytecode_file_per_journey() {
+    let out = temp_dir("build");
+    let output = journey(&["build", "journeys/", "--out", &out.to_string_lossy()]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let files = jbc_files(&out);
+    assert_eq!(files.len(), 13, "{files:?}");
+    assert!(out.join("abandoned_cart.jbc").is_file());
+    let text = stdout(&output);
+    assert!(
+        text.ends_with(&format!("built 13 journeys into {}/\n", out.display())),
+        "{text}"
+    );
+    // One line per journey: name, short hash, size, instructions.
+    let line = text
+        .lines()
+        .find(|line| line.starts_with("abandoned_cart "))
+        .unwrap();
+    let size = std::fs::metadata(out.join("abandoned_cart.jbc"))
+        .unwrap()
+        .len();
+    assert!(line.contains(" bytes  "), "{line}");
+    assert!(line.ends_with(" instructions"), "{line}");
+    let digits: String = line
+        .split("  ")
+        .map(str::trim)
+        .find(|part| part.ends_with(" bytes"))
+        .unwrap()
+        .chars()
+        .filter(char::is_ascii_digit)
+        .collect();
+    assert_eq!(digits, size.to_string(), "{line}");
+    // No temporary files are left behind.
+    let leftovers = std::fs::read_dir(&out).unwrap().count();
+    assert_eq!(leftovers, 13);
+
+    // The same sources give the same bytes.
+    let again = journey(&["build", "journeys/", "--out", &out.to_string_lossy()]);
+    assert_eq!(again.status.code(), Some(0));
+    assert_eq!(stdout(&again), text);
+}
+
+#[test]
+fn disasm_lists_a_bytecode_file() {
+    let out = temp_dir("disasm");
+    let built = journey(&["build", "journeys/", "--out", &out.to_string_lossy()]);
+    assert_eq!(built.status.code(), Some(0), "{}", stderr(&built));
+    let file = out.join("abandoned_cart.jbc");
+    let output = journey(&["disasm", &file.to_string_lossy()]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let text = stdout(&output);
+    assert!(
+        text.starts_with("journey abandoned_cart \"Carrello abbandonato\"\n"),
+        "{text}"
+    );
+    assert!(text.contains("\n  hash       "), "{text}");
+    assert!(text.contains("\ncode\n"), "{text}");
+    // The hash is the one `build` printed.
+    let short = stdout(&built)
+        .lines()
+        .find(|line| line.starts_with("abandoned_cart "))
+        .and_then(|line| line.split_whitespace().nth(1))
+        .unwrap()
+        .to_string();
+    assert!(text.contains(&format!("  hash       {short}")), "{text}");
+
+    // The same listing, compiled in memory from the sources.
+    let from_sources = journey(&["disasm", "journeys", "--journey", "abandoned_cart"]);
+    assert_eq!(
+        from_sources.status.code(),
+        Some(0),
+        "{}",
+        stderr(&from_sources)
+    );
+    assert_eq!(stdout(&from_sources), text);
+
+    // Several programs are separated by a blank line.
+    let two = journey(&[
+        "disasm",
+        &file.to_string_lossy(),
+        &out.join("birthday.jbc").to_string_lossy(),
+    ]);
+    assert_eq!(two.status.code(), Some(0));
+    assert!(
+        stdout(&two).contains("\n\njourney birthday"),
+        "{}",
+        stdout(&two)
+    );
+}
+
+#[test]
+fn disasm_of_an_unknown_journey_exits_2_and_lists_the_known_ones() {
+    let output = journey(&["disasm", "journeys", "--journey", "abandoned_carts"]);
+    assert_eq!(output.status.code(), Some(2));
+    let text = stderr(&output);
+    assert!(
+        text.contains("no journey named `abandoned_carts`"),
+        "{text}"
+    );
+    assert!(text.contains("`abandoned_cart`"), "{text}");
+    assert!(stdout(&output).is_empty());
+}
+
+#[test]
+fn disasm_of_a_corrupt_bytecode_file_exits_2() {
+    let out = temp_dir("corrupt");
+    let built = journey(&["build", "journeys/", "--out", &out.to_string_lossy()]);
+    assert_eq!(built.status.code(), Some(0), "{}", stderr(&built));
+    let file = out.join("birthday.jbc");
+    let mut bytes = std::fs::read(&file).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0xff;
+    std::fs::write(&file, &bytes).unwrap();
+    let output = journey(&["disasm", &file.to_string_lossy()]);
+    assert_eq!(output.status.code(), Some(2));
+    let text = stderr(&output);
+    assert!(
+        text.starts_with(&format!("error: {}: ", file.display())),
+        "{text}"
+    );
+    assert!(text.contains("is corrupt"), "{text}");
+    assert!(stdout(&output).is_empty());
+}
+
+#[test]
+fn disasm_of_a_text_file_named_jbc_exits_2() {
+    let dir = temp_dir("not-bytecode");
+    let file = dir.join("shop.jbc");
+    std::fs::copy(repo().join("journeys/shop.journey"), &file).unwrap();
+    let output = journey(&["disasm", &file.to_string_lossy()]);
+    assert_eq!(output.status.code(), Some(2));
+    let text = stderr(&output);
+    assert!(text.contains("not a journey bytecode file"), "{text}");
+    assert!(text.contains("`journey build`"), "{text}");
+}
+
+#[test]
+fn build_of_a_broken_journey_exits_1_and_writes_nothing() {
+    let dir = temp_dir("build-broken");
+    std::fs::write(
+        dir.join("a.journey"),
+        "journey a {\n  when subscribed\n  every time\n  send email missing\n}\n",
+    )
+    .unwrap();
+    let out = dir.join("out");
+    let output = journey(&[
+        "build",
+        "--color",
+        "never",
+        &dir.to_string_lossy(),
+        "--out",
+        &out.to_string_lossy(),
+    ]);
+    assert_eq!(output.status.code(), Some(1));
+    // The report of `journey check`.
+    let text = stdout(&output);
+    assert!(
+        text.contains("[J0103] Error: unknown template `missing`"),
+        "{text}"
+    );
+    assert!(
+        text.contains("checked 1 file: 1 error, 0 warnings"),
+        "{text}"
+    );
+    assert!(!text.contains("built"), "{text}");
+    assert!(!out.exists(), "nothing is written");
+    // `disasm` of the same sources refuses too, with the report on stderr.
+    let output = journey(&["disasm", "--journey", "a", &dir.to_string_lossy()]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(stdout(&output).is_empty());
+    assert!(stderr(&output).contains("[J0103]"), "{}", stderr(&output));
+}
+
+#[test]
+fn build_prints_warnings_and_still_builds() {
+    let dir = temp_dir("build-warnings");
+    std::fs::write(
+        dir.join("a.journey"),
+        "journey a {\n  when subscribed\n  send email hello\n}\ntemplate hello: email transactional {\n  subject \"Ciao\"\n  body \"Benvenuto\"\n}\n",
+    )
+    .unwrap();
+    let out = dir.join("out");
+    let output = journey(&[
+        "build",
+        "--color",
+        "never",
+        &dir.to_string_lossy(),
+        "--out",
+        &out.to_string_lossy(),
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let text = stdout(&output);
+    assert!(text.contains("[J0307] Warning"), "{text}");
+    assert!(text.contains("built 1 journey into "), "{text}");
+    assert!(out.join("a.jbc").is_file());
+}
