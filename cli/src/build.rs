@@ -87,14 +87,14 @@ pub fn run(args: &Args) -> ExitCode {
         return ExitCode::from(1);
     }
     let mut lines = String::new();
-    if !outputs.is_empty() {
-        if let Err(error) = std::fs::create_dir_all(&args.out) {
-            return usage_error(&format!(
-                "cannot create the folder `{}`: {}",
-                args.out.display(),
-                files::plain(&error)
-            ));
-        }
+    if !outputs.is_empty()
+        && let Err(error) = std::fs::create_dir_all(&args.out)
+    {
+        return usage_error(&format!(
+            "cannot create the folder `{}`: {}",
+            args.out.display(),
+            files::plain(&error)
+        ));
     }
     let name_width = outputs.iter().map(|o| o.journey.len()).max().unwrap_or(0);
     let size_width = outputs

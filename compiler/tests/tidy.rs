@@ -37,23 +37,36 @@ fn every_code_is_documented_and_has_a_corpus_file() {
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
         .collect();
+    // Codes of `journey test` (J06xx) are about test files: their wrong examples are TOML and
+    // their corpus is the runtime's broken-test corpus.
+    let test_corpus: Vec<String> = std::fs::read_dir(repo().join("runtime/tests/corpus"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+        .collect();
     let mut missing = Vec::new();
     for code in Code::ALL {
+        let about_tests = code.number() >= 600 && code.number() < 700;
         let heading = format!("## {}: {}", code.id(), code.name());
         if !errors.contains(&heading) {
             missing.push(format!("docs/errors.md lacks `{heading}`"));
         }
-        if !errors.contains(&format!("```journey,{}", code.id())) {
+        let language = if about_tests { "toml" } else { "journey" };
+        if !errors.contains(&format!("```{language},{}", code.id())) {
             missing.push(format!(
                 "docs/errors.md has no wrong example for {}",
                 code.id()
             ));
         }
-        if !corpus
+        let (files, folder) = if about_tests {
+            (&test_corpus, "runtime/tests/corpus")
+        } else {
+            (&corpus, "compiler/tests/ui")
+        };
+        if !files
             .iter()
             .any(|name| name.starts_with(&format!("{}-", code.id())))
         {
-            missing.push(format!("compiler/tests/ui has no file for {}", code.id()));
+            missing.push(format!("{folder} has no file for {}", code.id()));
         }
     }
     assert!(missing.is_empty(), "{}", missing.join("\n"));
@@ -61,7 +74,9 @@ fn every_code_is_documented_and_has_a_corpus_file() {
 
 #[test]
 fn corpus_files_are_named_after_known_codes() {
-    for entry in std::fs::read_dir(repo().join("compiler/tests/ui")).unwrap() {
+    let ui = std::fs::read_dir(repo().join("compiler/tests/ui")).unwrap();
+    let tests = std::fs::read_dir(repo().join("runtime/tests/corpus")).unwrap();
+    for entry in ui.chain(tests) {
         let name = entry.unwrap().file_name().to_string_lossy().to_string();
         let code = name.split('-').next().unwrap();
         assert!(

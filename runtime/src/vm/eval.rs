@@ -129,7 +129,10 @@ impl Env<'_> {
                     };
                     EvalError {
                         message: match &missing {
-                            Some(name) => format!("`{name}` is not set: {message}"),
+                            Some(name) => format!(
+                                "`{name}` is not set, so `{}` cannot be computed",
+                                self.show(expr)
+                            ),
                             None => message,
                         },
                         field: missing.or_else(|| Some(self.show(expr))),
