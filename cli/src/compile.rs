@@ -22,7 +22,11 @@ pub fn programs(paths: &[PathBuf], color: bool) -> Result<Vec<Program>, ExitCode
     let mut sources = Vec::with_capacity(found.len());
     for path in &found {
         let text = std::fs::read_to_string(path).map_err(|error| {
-            fail(&format!("cannot read `{}`: {}", path.display(), files::plain(&error)))
+            fail(&format!(
+                "cannot read `{}`: {}",
+                path.display(),
+                files::plain(&error)
+            ))
         })?;
         sources.push((path.display().to_string(), text));
     }

@@ -57,7 +57,10 @@ pub fn run(args: &Args) -> ExitCode {
     let text = match std::fs::read_to_string(&args.scenario) {
         Ok(text) => text,
         Err(error) => {
-            eprintln!("error: cannot read `{name}`: {}", crate::files::plain(&error));
+            eprintln!(
+                "error: cannot read `{name}`: {}",
+                crate::files::plain(&error)
+            );
             return ExitCode::from(2);
         }
     };
@@ -67,7 +70,10 @@ pub fn run(args: &Args) -> ExitCode {
             let mut sources = SourceMap::new();
             let file = sources.add(name, text);
             let diagnostic = testing::invalid(file, &error);
-            eprint!("{}", render::terminal::render(&[diagnostic], &sources, color));
+            eprint!(
+                "{}",
+                render::terminal::render(&[diagnostic], &sources, color)
+            );
             return ExitCode::from(1);
         }
     };
@@ -103,7 +109,7 @@ pub fn run(args: &Args) -> ExitCode {
                 timeline::local(scenario.until, scenario.zone),
                 if sent == 1 { "" } else { "s" },
                 if errors == 1 { "" } else { "s" },
-                simulator.pending_timers(),
+                simulator.still_waiting(),
                 simulator.steps,
                 elapsed.as_secs_f64() * 1000.0
             ));
@@ -117,8 +123,21 @@ pub fn run(args: &Args) -> ExitCode {
         }
     };
     let mut stdout = std::io::stdout().lock();
-    if stdout.write_all(output.as_bytes()).and_then(|()| stdout.flush()).is_err() {
+    if stdout
+        .write_all(output.as_bytes())
+        .and_then(|()| stdout.flush())
+        .is_err()
+    {
         return ExitCode::from(2);
     }
-    ExitCode::SUCCESS
+    // Runtime errors mean some customer would not get what the journey promises.
+    let errors = simulator
+        .log
+        .iter()
+        .any(|e| matches!(e.effect, journey_runtime::vm::Effect::Error(_)));
+    if errors {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
 }

@@ -82,7 +82,11 @@ pub fn run(args: &Args) -> ExitCode {
                 Ok(programs) => {
                     libraries.insert(journeys.clone(), Library::with(programs));
                 }
-                Err(code) => return code,
+                Err(code) => {
+                    // Show what ran before the journeys that do not compile.
+                    let _ = std::io::stdout().write_all(out.as_bytes());
+                    return code;
+                }
             }
         }
         let Some(library) = libraries.get(&journeys) else {
@@ -100,10 +104,16 @@ pub fn run(args: &Args) -> ExitCode {
             } else {
                 failed += 1;
                 out.push_str(&format!("  FAIL  {}\n", outcome.name));
-                out.push_str(&render::terminal::render(&outcome.failures, &sources, color));
+                out.push_str(&render::terminal::render(
+                    &outcome.failures,
+                    &sources,
+                    color,
+                ));
                 if args.verbose {
                     out.push_str("  what happened:\n");
-                    for line in timeline::human(&outcome.log, &outcome.zones, Default::default()).lines() {
+                    for line in
+                        timeline::human(&outcome.log, &outcome.zones, Default::default()).lines()
+                    {
                         out.push_str(&format!("    {line}\n"));
                     }
                 }
@@ -118,8 +128,16 @@ pub fn run(args: &Args) -> ExitCode {
         if files_count == 1 { "" } else { "s" }
     ));
     let mut stdout = std::io::stdout().lock();
-    if stdout.write_all(out.as_bytes()).and_then(|()| stdout.flush()).is_err() {
+    if stdout
+        .write_all(out.as_bytes())
+        .and_then(|()| stdout.flush())
+        .is_err()
+    {
         return ExitCode::from(2);
     }
-    if failed > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS }
+    if failed > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
 }

@@ -5,8 +5,8 @@
 //! The durable shell (store, scheduler, delivery, ingest) comes next and wraps the same VM.
 
 pub mod render;
-pub mod vm;
 pub mod scenario;
 pub mod simulate;
 pub mod testing;
 pub mod timeline;
+pub mod vm;

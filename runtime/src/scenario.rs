@@ -200,7 +200,10 @@ pub fn resolve(parts: Parts<'_>) -> Result<Scenario, Error> {
                 .with_help("give every customer an id: `id = \"giulia\"`"));
         };
         if customers.iter().any(|(known, _)| known == id) {
-            return Err(Error::at(span.clone(), format!("two customers have the id `{id}`")));
+            return Err(Error::at(
+                span.clone(),
+                format!("two customers have the id `{id}`"),
+            ));
         }
         let profile = match json_of(&toml::Value::Table(table.clone())) {
             serde_json::Value::Object(map) => map,
@@ -210,8 +213,11 @@ pub fn resolve(parts: Parts<'_>) -> Result<Scenario, Error> {
     }
     let zone = match parts.zone {
         Some(zone) => Tz::from_str(zone.get_ref()).map_err(|_| {
-            Error::at(zone.span(), format!("`{}` is not an IANA time zone", zone.get_ref()))
-                .with_help("write a zone such as \"Europe/Rome\"")
+            Error::at(
+                zone.span(),
+                format!("`{}` is not an IANA time zone", zone.get_ref()),
+            )
+            .with_help("write a zone such as \"Europe/Rome\"")
         })?,
         None => customers
             .first()
@@ -223,7 +229,9 @@ pub fn resolve(parts: Parts<'_>) -> Result<Scenario, Error> {
     let start = absolute_time(parts.start.get_ref(), zone)
         .map_err(|message| Error::at(parts.start.span(), message))?;
     let until = match parts.until {
-        Some(until) => time(until.get_ref(), start, zone).map_err(|m| Error::at(until.span(), m))?,
+        Some(until) => {
+            time(until.get_ref(), start, zone).map_err(|m| Error::at(until.span(), m))?
+        }
         None => start.saturating_add(DEFAULT_LENGTH),
     };
     let only_customer = (customers.len() == 1)
@@ -247,12 +255,16 @@ pub fn resolve(parts: Parts<'_>) -> Result<Scenario, Error> {
     for (n, event) in parts.events.iter().enumerate() {
         let span = event.event.span();
         let customer = who(&event.customer, span.clone())?;
-        let at = time(event.at.get_ref(), start, zone).map_err(|m| Error::at(event.at.span(), m))?;
+        let at =
+            time(event.at.get_ref(), start, zone).map_err(|m| Error::at(event.at.span(), m))?;
         timeline.push(Timed {
             at,
             customer: customer.clone(),
             what: Happening::Event(Event {
-                id: event.id.clone().unwrap_or_else(|| format!("{customer}-{}", n + 1)),
+                id: event
+                    .id
+                    .clone()
+                    .unwrap_or_else(|| format!("{customer}-{}", n + 1)),
                 name: event.event.get_ref().clone(),
                 at,
                 data: json_of(&toml::Value::Table(event.data.clone())),
@@ -263,7 +275,8 @@ pub fn resolve(parts: Parts<'_>) -> Result<Scenario, Error> {
     for update in parts.updates {
         let span = update.set.span();
         let customer = who(&update.customer, span.clone())?;
-        let at = time(update.at.get_ref(), start, zone).map_err(|m| Error::at(update.at.span(), m))?;
+        let at =
+            time(update.at.get_ref(), start, zone).map_err(|m| Error::at(update.at.span(), m))?;
         let map = match json_of(&toml::Value::Table(update.set.get_ref().clone())) {
             serde_json::Value::Object(map) => map,
             _ => serde_json::Map::new(),
@@ -290,9 +303,18 @@ pub fn resolve(parts: Parts<'_>) -> Result<Scenario, Error> {
 pub fn environment(shop: Option<&toml::Table>, secret: Option<&str>) -> Environment {
     let mut record = Record::from_pairs([
         (std::sync::Arc::from("name"), Value::text("Il Negozio")),
-        (std::sync::Arc::from("website"), Value::text("https://negozio.example")),
-        (std::sync::Arc::from("address"), Value::text("Via Roma 1, 20121 Milano")),
-        (std::sync::Arc::from("support_email"), Value::text("aiuto@negozio.example")),
+        (
+            std::sync::Arc::from("website"),
+            Value::text("https://negozio.example"),
+        ),
+        (
+            std::sync::Arc::from("address"),
+            Value::text("Via Roma 1, 20121 Milano"),
+        ),
+        (
+            std::sync::Arc::from("support_email"),
+            Value::text("aiuto@negozio.example"),
+        ),
     ]);
     if let Some(shop) = shop {
         for (name, value) in shop {
@@ -331,12 +353,9 @@ pub fn json_of(value: &toml::Value) -> serde_json::Value {
         toml::Value::Boolean(b) => serde_json::Value::Bool(*b),
         toml::Value::Datetime(d) => serde_json::Value::String(d.to_string()),
         toml::Value::Array(items) => serde_json::Value::Array(items.iter().map(json_of).collect()),
-        toml::Value::Table(table) => serde_json::Value::Object(
-            table
-                .iter()
-                .map(|(k, v)| (k.clone(), json_of(v)))
-                .collect(),
-        ),
+        toml::Value::Table(table) => {
+            serde_json::Value::Object(table.iter().map(|(k, v)| (k.clone(), json_of(v))).collect())
+        }
     }
 }
 
@@ -357,13 +376,23 @@ pub fn absolute_time(text: &str, zone: Tz) -> Result<i64, String> {
     if let Ok(at) = chrono::DateTime::parse_from_rfc3339(text) {
         return Ok(at.timestamp());
     }
-    for pattern in ["%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"] {
+    for pattern in [
+        "%Y-%m-%d %H:%M",
+        "%Y-%m-%d %H:%M:%S",
+        "%Y-%m-%dT%H:%M",
+        "%Y-%m-%dT%H:%M:%S",
+    ] {
         if let Ok(local) = NaiveDateTime::parse_from_str(text, pattern) {
             return zone
                 .from_local_datetime(&local)
                 .earliest()
                 .map(|d| d.timestamp())
-                .ok_or_else(|| format!("{text} does not exist in {} (the clocks skip it)", zone.name()));
+                .ok_or_else(|| {
+                    format!(
+                        "{text} does not exist in {} (the clocks skip it)",
+                        zone.name()
+                    )
+                });
         }
     }
     if let Ok(day) = chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d") {
@@ -386,13 +415,19 @@ pub fn duration(text: &str) -> Result<i64, String> {
         return Err("a duration is empty: write `3h` or `2 days`".to_string());
     }
     while !rest.is_empty() {
-        let digits = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
+        let digits = rest
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(rest.len());
         let number: i64 = rest
             .get(..digits)
             .and_then(|d| d.parse().ok())
-            .ok_or_else(|| format!("`{text}` is not a duration: write `3h`, `2 days` or `1d 2h`"))?;
+            .ok_or_else(|| {
+                format!("`{text}` is not a duration: write `3h`, `2 days` or `1d 2h`")
+            })?;
         rest = rest.get(digits..).unwrap_or("").trim_start();
-        let unit_end = rest.find(|c: char| !c.is_ascii_alphabetic()).unwrap_or(rest.len());
+        let unit_end = rest
+            .find(|c: char| !c.is_ascii_alphabetic())
+            .unwrap_or(rest.len());
         let unit = rest.get(..unit_end).unwrap_or("");
         let size = match unit {
             "s" | "sec" | "second" | "seconds" => 1,
@@ -421,11 +456,22 @@ mod tests {
     fn times_are_absolute_local_or_relative() {
         let rome = Tz::Europe__Rome;
         let start = absolute_time("2026-11-23 10:00", rome).unwrap();
-        assert_eq!(start, absolute_time("2026-11-23T10:00:00+01:00", Tz::UTC).unwrap());
+        assert_eq!(
+            start,
+            absolute_time("2026-11-23T10:00:00+01:00", Tz::UTC).unwrap()
+        );
         assert_eq!(time("+3h", start, rome).unwrap(), start + 3 * 3600);
         assert_eq!(time("+1d 2h", start, rome).unwrap(), start + 26 * 3600);
         assert_eq!(time("+2 weeks", start, rome).unwrap(), start + 14 * 86_400);
-        assert!(time("+3 fortnights", start, rome).unwrap_err().contains("fortnights"));
-        assert!(absolute_time("23/11/2026", rome).unwrap_err().contains("is not a time"));
+        assert!(
+            time("+3 fortnights", start, rome)
+                .unwrap_err()
+                .contains("fortnights")
+        );
+        assert!(
+            absolute_time("23/11/2026", rome)
+                .unwrap_err()
+                .contains("is not a time")
+        );
     }
 }

@@ -81,7 +81,8 @@ impl<'a> Simulator<'a> {
         profile: serde_json::Map<String, serde_json::Value>,
         at: i64,
     ) {
-        self.customers.insert(id.to_string(), CustomerState::new(id));
+        self.customers
+            .insert(id.to_string(), CustomerState::new(id));
         self.order.push(id.to_string());
         self.apply(id, &Input::Profile(profile), at);
     }
@@ -174,7 +175,8 @@ impl<'a> Simulator<'a> {
             });
             return;
         };
-        let effects = vm::step_in_place(self.library, self.env, state, input, at, &mut self.executed);
+        let effects =
+            vm::step_in_place(self.library, self.env, state, input, at, &mut self.executed);
         self.steps += 1;
         for effect in effects {
             match &effect {
@@ -209,9 +211,12 @@ impl<'a> Simulator<'a> {
         }
     }
 
-    /// Timers still pending (customers waiting when the simulation ended).
-    pub fn pending_timers(&self) -> usize {
-        self.timers.len()
+    /// Instances still waiting when the simulation ended (yearly date triggers not counted).
+    pub fn still_waiting(&self) -> usize {
+        self.customers
+            .values()
+            .map(CustomerState::active_instances)
+            .sum()
     }
 }
 

@@ -158,7 +158,12 @@ pub fn invalid(file: FileId, error: &scenario::Error) -> Diagnostic {
     let range = error.span.clone().unwrap_or(0..0);
     let mut diagnostic = Diagnostic::new(
         Code::InvalidTestFile,
-        error.message.lines().next().unwrap_or("invalid test file").to_string(),
+        error
+            .message
+            .lines()
+            .next()
+            .unwrap_or("invalid test file")
+            .to_string(),
         Label::new(span(file, range), "here"),
     );
     for line in error.message.lines().skip(1) {
@@ -178,7 +183,12 @@ pub fn run(library: &Library, file_id: FileId, file: &TestFile) -> Vec<Outcome> 
         .collect()
 }
 
-fn run_one(library: &Library, file_id: FileId, file: &TestFile, test: &Spanned<TestCase>) -> Outcome {
+fn run_one(
+    library: &Library,
+    file_id: FileId,
+    file: &TestFile,
+    test: &Spanned<TestCase>,
+) -> Outcome {
     let case = test.get_ref();
     let name = case.name.get_ref().clone();
     let name_span = span(file_id, case.name.span());
@@ -189,7 +199,10 @@ fn run_one(library: &Library, file_id: FileId, file: &TestFile, test: &Spanned<T
             profile.insert(key.clone(), value.clone());
         }
         if !profile.contains_key("id") {
-            profile.insert("id".to_string(), toml::Value::String("customer".to_string()));
+            profile.insert(
+                "id".to_string(),
+                toml::Value::String("customer".to_string()),
+            );
         }
         customers.push((customer.span(), profile));
     } else if case.customers.is_empty()
@@ -197,7 +210,10 @@ fn run_one(library: &Library, file_id: FileId, file: &TestFile, test: &Spanned<T
     {
         let mut profile = default.clone();
         if !profile.contains_key("id") {
-            profile.insert("id".to_string(), toml::Value::String("customer".to_string()));
+            profile.insert(
+                "id".to_string(),
+                toml::Value::String("customer".to_string()),
+            );
         }
         customers.push((case.name.span(), profile));
     }
@@ -232,6 +248,7 @@ fn run_one(library: &Library, file_id: FileId, file: &TestFile, test: &Spanned<T
     let simulator = simulate::run(library, &scenario);
     let zones = zones(&simulator.customers);
     let mut checker = Checker {
+        library,
         file: file_id,
         log: &simulator.log,
         zones: &zones,
@@ -288,8 +305,16 @@ fn run_one(library: &Library, file_id: FileId, file: &TestFile, test: &Spanned<T
             if let Some(journey) = &error.journey {
                 diagnostic = diagnostic.with_note(format!(
                     "journey `{journey}`{}{}, at {}",
-                    error.step.as_ref().map(|s| format!(", step `{s}`")).unwrap_or_default(),
-                    error.template.as_ref().map(|t| format!(", template `{t}`")).unwrap_or_default(),
+                    error
+                        .step
+                        .as_ref()
+                        .map(|s| format!(", step `{s}`"))
+                        .unwrap_or_default(),
+                    error
+                        .template
+                        .as_ref()
+                        .map(|t| format!(", template `{t}`"))
+                        .unwrap_or_default(),
                     local(entry.at, checker.zone_of(&entry.customer))
                 ));
             }
@@ -308,6 +333,7 @@ fn run_one(library: &Library, file_id: FileId, file: &TestFile, test: &Spanned<T
 }
 
 struct Checker<'a> {
+    library: &'a Library,
     file: FileId,
     log: &'a [Entry],
     zones: &'a std::collections::BTreeMap<String, Tz>,
@@ -343,7 +369,10 @@ impl Checker<'_> {
             match scenario::time(exact.get_ref(), self.start, self.zone) {
                 Ok(t) => return Ok(Some((t - 59, t + 59))),
                 Err(message) => {
-                    self.failures.push(invalid(self.file, &scenario::Error::at(exact.span(), message)));
+                    self.failures.push(invalid(
+                        self.file,
+                        &scenario::Error::at(exact.span(), message),
+                    ));
                     return Err(());
                 }
             }
@@ -353,7 +382,10 @@ impl Checker<'_> {
             let (Some(from), Some(to), 2) = (parts.first(), parts.get(1), parts.len()) else {
                 self.failures.push(invalid(
                     self.file,
-                    &scenario::Error::at(between.span(), "`between` takes two times: [\"+3h\", \"+4h\"]"),
+                    &scenario::Error::at(
+                        between.span(),
+                        "`between` takes two times: [\"+3h\", \"+4h\"]",
+                    ),
                 ));
                 return Err(());
             };
@@ -362,7 +394,10 @@ impl Checker<'_> {
             match (from, to) {
                 (Ok(from), Ok(to)) => return Ok(Some((from, to))),
                 (Err(message), _) | (_, Err(message)) => {
-                    self.failures.push(invalid(self.file, &scenario::Error::at(between.span(), message)));
+                    self.failures.push(invalid(
+                        self.file,
+                        &scenario::Error::at(between.span(), message),
+                    ));
                     return Err(());
                 }
             }
@@ -372,7 +407,10 @@ impl Checker<'_> {
     }
 
     fn in_scope(&self, expect: &Expect, entry: &Entry, journey: Option<&str>) -> bool {
-        expect.customer.as_ref().is_none_or(|c| *c == entry.customer)
+        expect
+            .customer
+            .as_ref()
+            .is_none_or(|c| *c == entry.customer)
             && expect
                 .journey
                 .as_ref()
@@ -409,6 +447,11 @@ impl Checker<'_> {
             ));
             return;
         }
+        if let Some(problem) = self.unknown_name(e) {
+            self.failures
+                .push(invalid(self.file, &scenario::Error::at(at, problem)));
+            return;
+        }
         let Ok(window) = self.window(e, &at) else {
             return;
         };
@@ -418,35 +461,85 @@ impl Checker<'_> {
             let found: Vec<String> = self
                 .log
                 .iter()
-                .filter(|entry| self.in_scope(e, entry, None))
                 .filter_map(|entry| match &entry.effect {
-                    Effect::Send(m) if m.template == *template && in_window(window, entry.at) => {
+                    Effect::Send(m)
+                        if m.template == *template
+                            && self.in_scope(e, entry, Some(&m.journey))
+                            && in_window(window, entry.at) =>
+                    {
                         Some(self.when(entry))
                     }
                     _ => None,
                 })
                 .collect();
             if !found.is_empty() {
-                self.fail(at, format!("`{template}` was sent, but it should not be"), vec![format!("sent at {}", found.join(", "))]);
+                self.fail(
+                    at,
+                    format!("`{template}` was sent, but it should not be"),
+                    vec![format!("sent at {}", found.join(", "))],
+                );
             }
         } else if let Some(goal) = &e.goal {
             if !self.find_goal(e, goal, window) {
-                self.fail(at, format!("goal `{goal}` was not reached"), self.summary(e));
+                self.fail(
+                    at,
+                    format!("goal `{goal}` was not reached"),
+                    self.summary(e),
+                );
             }
         } else if let Some(goal) = &e.no_goal {
             if self.find_goal(e, goal, window) {
-                self.fail(at, format!("goal `{goal}` was reached, but it should not be"), Vec::new());
+                self.fail(
+                    at,
+                    format!("goal `{goal}` was reached, but it should not be"),
+                    Vec::new(),
+                );
             }
         } else if let Some(journey) = &e.exit {
             self.exit(e, journey, window, at);
         } else if let Some(journey) = &e.entered {
-            if self.decision(e, journey, DecisionKind::Entered, window).is_none() {
-                self.fail(at, format!("the customer did not enter `{journey}`"), self.why_not_entered(journey));
+            if self
+                .decision(e, journey, DecisionKind::Entered, window)
+                .is_none()
+            {
+                self.fail(
+                    at,
+                    format!("the customer did not enter `{journey}`"),
+                    self.why_not_entered(journey),
+                );
             }
         } else if let Some(journey) = &e.not_entered {
-            if let Some(idx) = self.decision(e, journey, DecisionKind::Entered, window) {
-                let when = self.log.get(idx).map(|entry| self.when(entry)).unwrap_or_default();
-                self.fail(at, format!("the customer entered `{journey}`, but should not have"), vec![format!("entered at {when}")]);
+            let any_reason = Expect {
+                why: None,
+                ..e.clone()
+            };
+            if let Some(idx) = self.decision(&any_reason, journey, DecisionKind::Entered, window) {
+                let when = self
+                    .log
+                    .get(idx)
+                    .map(|entry| self.when(entry))
+                    .unwrap_or_default();
+                self.fail(
+                    at,
+                    format!("the customer entered `{journey}`, but should not have"),
+                    vec![format!("entered at {when}")],
+                );
+            } else if let Some(why) = &e.why
+                && self
+                    .decision(e, journey, DecisionKind::NotEntered, window)
+                    .is_none()
+            {
+                let mut notes = self.why_not_entered(journey);
+                if notes.is_empty() {
+                    notes.push(format!(
+                        "the customer was never refused entry into `{journey}`"
+                    ));
+                }
+                self.fail(
+                    at,
+                    format!("no refusal to enter `{journey}` mentions \"{why}\""),
+                    notes,
+                );
             }
         } else if let Some(template) = &e.deferred {
             self.held(e, template, DecisionKind::Deferred, window, at);
@@ -463,11 +556,52 @@ impl Checker<'_> {
                         *used = true;
                     }
                 }
-                None => self.fail(at, format!("no runtime error mentioning \"{text}\" happened"), Vec::new()),
+                None => self.fail(
+                    at,
+                    format!("no runtime error mentioning \"{text}\" happened"),
+                    Vec::new(),
+                ),
             }
         } else if let Some(profile) = &e.profile {
             self.profile(e, profile, at);
         }
+    }
+
+    /// A template, journey or goal the expectation names that no journey of the test has.
+    fn unknown_name(&self, e: &Expect) -> Option<String> {
+        let programs: Vec<_> = self.library.current_programs().map(|(_, p)| p).collect();
+        let templates = [&e.sent, &e.not_sent, &e.deferred, &e.skipped];
+        for name in templates.into_iter().flatten() {
+            if !programs
+                .iter()
+                .any(|p| p.templates.iter().any(|t| t.name == *name))
+            {
+                return Some(format!(
+                    "no journey of this test sends a template called `{name}`"
+                ));
+            }
+        }
+        let journeys = [&e.exit, &e.entered, &e.not_entered, &e.journey];
+        for name in journeys.into_iter().flatten() {
+            if !programs.iter().any(|p| p.journey == *name) {
+                let known: Vec<&str> = programs.iter().map(|p| p.journey.as_str()).collect();
+                return Some(format!(
+                    "this test has no journey called `{name}` (it runs: {})",
+                    known.join(", ")
+                ));
+            }
+        }
+        for name in [&e.goal, &e.no_goal].into_iter().flatten() {
+            if !programs
+                .iter()
+                .any(|p| p.goal_names.iter().any(|g| g == name))
+            {
+                return Some(format!(
+                    "no journey of this test has a goal called `{name}`"
+                ));
+            }
+        }
+        None
     }
 
     fn summary(&self, expect: &Expect) -> Vec<String> {
@@ -476,7 +610,9 @@ impl Checker<'_> {
             .iter()
             .filter(|entry| self.in_scope(expect, entry, None))
             .filter_map(|entry| match &entry.effect {
-                Effect::Goal { goal, journey, .. } => Some(format!("`{goal}` of `{journey}` at {}", self.when(entry))),
+                Effect::Goal { goal, journey, .. } => {
+                    Some(format!("`{goal}` of `{journey}` at {}", self.when(entry)))
+                }
                 _ => None,
             })
             .collect();
@@ -494,7 +630,13 @@ impl Checker<'_> {
         })
     }
 
-    fn decision(&self, expect: &Expect, journey: &str, kind: DecisionKind, window: Window) -> Option<usize> {
+    fn decision(
+        &self,
+        expect: &Expect,
+        journey: &str,
+        kind: DecisionKind,
+        window: Window,
+    ) -> Option<usize> {
         self.log.iter().position(|entry| {
             matches!(&entry.effect, Effect::Decision(d)
                 if d.kind == kind && d.journey == journey
@@ -508,7 +650,9 @@ impl Checker<'_> {
         self.log
             .iter()
             .filter_map(|entry| match &entry.effect {
-                Effect::Decision(d) if d.kind == DecisionKind::NotEntered && d.journey == journey => {
+                Effect::Decision(d)
+                    if d.kind == DecisionKind::NotEntered && d.journey == journey =>
+                {
                     Some(format!("at {}: {}", self.when(entry), d.why))
                 }
                 _ => None,
@@ -521,21 +665,29 @@ impl Checker<'_> {
             .log
             .iter()
             .filter_map(|entry| match &entry.effect {
-                Effect::Exit { journey: j, reason, .. } if j == journey && self.in_scope(expect, entry, Some(j)) => {
-                    Some((entry, reason))
-                }
+                Effect::Exit {
+                    journey: j, reason, ..
+                } if j == journey && self.in_scope(expect, entry, Some(j)) => Some((entry, reason)),
                 _ => None,
             })
             .collect();
         let matches = |reason: &ExitReason| {
-            expect.reason.as_ref().is_none_or(|wanted| reason_name(reason) == wanted.as_str())
+            expect
+                .reason
+                .as_ref()
+                .is_none_or(|wanted| reason_name(reason) == wanted.as_str())
         };
-        if exits.iter().any(|(entry, reason)| matches(reason) && in_window(window, entry.at)) {
+        if exits
+            .iter()
+            .any(|(entry, reason)| matches(reason) && in_window(window, entry.at))
+        {
             return;
         }
         let actual: Vec<String> = exits
             .iter()
-            .map(|(entry, reason)| format!("left at {} ({})", self.when(entry), reason_name(reason)))
+            .map(|(entry, reason)| {
+                format!("left at {} ({})", self.when(entry), reason_name(reason))
+            })
             .collect();
         let wanted = expect
             .reason
@@ -547,10 +699,21 @@ impl Checker<'_> {
         } else {
             actual
         };
-        self.fail(at, format!("the customer did not leave `{journey}` as expected{wanted}"), notes);
+        self.fail(
+            at,
+            format!("the customer did not leave `{journey}` as expected{wanted}"),
+            notes,
+        );
     }
 
-    fn held(&mut self, expect: &Expect, template: &str, kind: DecisionKind, window: Window, at: Range<usize>) {
+    fn held(
+        &mut self,
+        expect: &Expect,
+        template: &str,
+        kind: DecisionKind,
+        window: Window,
+        at: Range<usize>,
+    ) {
         let wanted = format!("`{template}`");
         let found = self.log.iter().any(|entry| {
             matches!(&entry.effect, Effect::Decision(d)
@@ -560,7 +723,11 @@ impl Checker<'_> {
                 && expect.why.as_ref().is_none_or(|w| d.why.contains(w.as_str())))
         });
         if !found {
-            let what = if kind == DecisionKind::Deferred { "held" } else { "skipped" };
+            let what = if kind == DecisionKind::Deferred {
+                "held"
+            } else {
+                "skipped"
+            };
             let others: Vec<String> = self
                 .log
                 .iter()
@@ -571,7 +738,11 @@ impl Checker<'_> {
                     _ => None,
                 })
                 .collect();
-            self.fail(at, format!("`{template}` was not {what} as expected"), others);
+            self.fail(
+                at,
+                format!("`{template}` was not {what} as expected"),
+                others,
+            );
         }
     }
 
@@ -582,7 +753,11 @@ impl Checker<'_> {
         };
         for customer in customers {
             let Some(state) = self.final_profiles.get(customer) else {
-                self.fail(at.clone(), format!("no customer has the id `{customer}`"), Vec::new());
+                self.fail(
+                    at.clone(),
+                    format!("no customer has the id `{customer}`"),
+                    Vec::new(),
+                );
                 continue;
             };
             for (attribute, wanted) in profile {
@@ -606,7 +781,9 @@ impl Checker<'_> {
     fn sent(&mut self, expect: &Expect, template: &str, window: Window, at: Range<usize>) {
         let mut closest: Option<(usize, Vec<String>)> = None;
         for (idx, entry) in self.log.iter().enumerate() {
-            let Effect::Send(message) = &entry.effect else { continue };
+            let Effect::Send(message) = &entry.effect else {
+                continue;
+            };
             if message.template != template
                 || self.used.get(idx).copied().unwrap_or(true)
                 || !self.in_scope(expect, entry, Some(&message.journey))
@@ -620,7 +797,10 @@ impl Checker<'_> {
                 }
                 return;
             }
-            if closest.as_ref().is_none_or(|(_, p)| problems.len() < p.len()) {
+            if closest
+                .as_ref()
+                .is_none_or(|(_, p)| problems.len() < p.len())
+            {
                 closest = Some((idx, problems));
             }
         }
@@ -630,14 +810,20 @@ impl Checker<'_> {
                 if let Some(used) = self.used.get_mut(idx) {
                     *used = true;
                 }
-                self.fail(at, format!("`{template}` was sent, but not as expected"), problems);
+                self.fail(
+                    at,
+                    format!("`{template}` was sent, but not as expected"),
+                    problems,
+                );
             }
             None => {
                 let sent: Vec<String> = self
                     .log
                     .iter()
                     .filter_map(|entry| match &entry.effect {
-                        Effect::Send(m) => Some(format!("`{}` at {}", m.template, self.when(entry))),
+                        Effect::Send(m) => {
+                            Some(format!("`{}` at {}", m.template, self.when(entry)))
+                        }
                         _ => None,
                     })
                     .collect();
@@ -648,12 +834,21 @@ impl Checker<'_> {
                 }];
                 notes.extend(self.log.iter().filter_map(|entry| match &entry.effect {
                     Effect::Decision(d)
-                        if matches!(d.kind, DecisionKind::Skipped | DecisionKind::Deferred | DecisionKind::NotEntered)
-                            && (d.why.contains(&format!("`{template}`")) || d.kind == DecisionKind::NotEntered) =>
+                        if matches!(
+                            d.kind,
+                            DecisionKind::Skipped
+                                | DecisionKind::Deferred
+                                | DecisionKind::NotEntered
+                        ) && (d.why.contains(&format!("`{template}`"))
+                            || d.kind == DecisionKind::NotEntered) =>
                     {
                         Some(format!("at {}: {}", self.when(entry), d.why))
                     }
-                    Effect::Error(error) => Some(format!("runtime error at {}: {}", self.when(entry), error.message)),
+                    Effect::Error(error) => Some(format!(
+                        "runtime error at {}: {}",
+                        self.when(entry),
+                        error.message
+                    )),
                     _ => None,
                 }));
                 self.fail(at, format!("`{template}` was never sent"), notes);
@@ -661,11 +856,20 @@ impl Checker<'_> {
         }
     }
 
-    fn message_problems(&self, expect: &Expect, entry: &Entry, message: &Message, window: Window) -> Vec<String> {
+    fn message_problems(
+        &self,
+        expect: &Expect,
+        entry: &Entry,
+        message: &Message,
+        window: Window,
+    ) -> Vec<String> {
         let mut problems = Vec::new();
         if !in_window(window, entry.at) {
             let expected = match window {
-                Some((from, to)) if to - from <= 118 => format!("expected at {}", local(from + 59, self.zone_of(&entry.customer))),
+                Some((from, to)) if to - from <= 118 => format!(
+                    "expected at {}",
+                    local(from + 59, self.zone_of(&entry.customer))
+                ),
                 Some((from, to)) => format!(
                     "expected between {} and {}",
                     local(from, self.zone_of(&entry.customer)),
@@ -683,9 +887,11 @@ impl Checker<'_> {
                 message.subject.as_deref().unwrap_or("")
             ));
         }
+        let mut show_text = false;
         for text in &expect.contains {
             if !message.text.contains(text.as_str()) {
                 problems.push(format!("the text does not contain \"{text}\""));
+                show_text = true;
             }
         }
         for text in &expect.not_contains {
@@ -694,14 +900,35 @@ impl Checker<'_> {
             }
         }
         for text in &expect.html_contains {
-            if !message.html.as_deref().is_some_and(|h| h.contains(text.as_str())) {
+            if !message
+                .html
+                .as_deref()
+                .is_some_and(|h| h.contains(text.as_str()))
+            {
                 problems.push(format!("the HTML does not contain \"{text}\""));
             }
         }
         if let Some(to) = &expect.to
             && message.to.as_deref() != Some(to.as_str())
         {
-            problems.push(format!("sent to {}, expected {to}", message.to.as_deref().unwrap_or("nobody")));
+            problems.push(format!(
+                "sent to {}, expected {to}",
+                message.to.as_deref().unwrap_or("nobody")
+            ));
+        }
+        if show_text {
+            const SHOWN: usize = 40;
+            let lines: Vec<&str> = message.text.lines().collect();
+            let mut shown = lines
+                .iter()
+                .take(SHOWN)
+                .map(|l| format!("  | {l}"))
+                .collect::<Vec<_>>()
+                .join("\n");
+            if lines.len() > SHOWN {
+                shown.push_str(&format!("\n  | … ({} more lines)", lines.len() - SHOWN));
+            }
+            problems.push(format!("the text was:\n{shown}"));
         }
         problems
     }
@@ -728,7 +955,10 @@ fn same_json(actual: &serde_json::Value, wanted: &serde_json::Value) -> bool {
     }
     match (actual, wanted) {
         (serde_json::Value::String(a), serde_json::Value::String(w)) => {
-            match (crate::vm::decode::money_text(a), crate::vm::decode::money_text(w)) {
+            match (
+                crate::vm::decode::money_text(a),
+                crate::vm::decode::money_text(w),
+            ) {
                 (Some(a), Some(w)) => a == w,
                 _ => false,
             }

@@ -37,9 +37,10 @@ pub fn zones(customers: &BTreeMap<String, CustomerState>) -> BTreeMap<String, Tz
 
 /// A time in a zone, as `2026-11-23 13:00 CET`.
 pub fn local(at: i64, zone: Tz) -> String {
-    zone.timestamp_opt(at, 0)
-        .single()
-        .map_or_else(|| at.to_string(), |d| d.format("%Y-%m-%d %H:%M %Z").to_string())
+    zone.timestamp_opt(at, 0).single().map_or_else(
+        || at.to_string(),
+        |d| d.format("%Y-%m-%d %H:%M %Z").to_string(),
+    )
 }
 
 fn journey_of(effect: &Effect) -> Option<&str> {
@@ -84,7 +85,11 @@ pub fn human(log: &[Entry], zones: &BTreeMap<String, Tz>, options: Options) -> S
                         .unwrap_or_default();
                     let expires = chrono::DateTime::parse_from_rfc3339(&coupon.expires)
                         .map_or_else(|_| coupon.expires.clone(), |d| local(d.timestamp(), zone));
-                    let _ = write!(line, "\n    coupon {}: {off} off until {expires}", coupon.code);
+                    let _ = write!(
+                        line,
+                        "\n    coupon {}: {off} off until {expires}",
+                        coupon.code
+                    );
                     if !coupon.products.is_empty() {
                         let _ = write!(line, " on {}", coupon.products.join(", "));
                     }
@@ -113,7 +118,9 @@ pub fn human(log: &[Entry], zones: &BTreeMap<String, Tz>, options: Options) -> S
                     DecisionKind::Left => Some("left"),
                 };
                 label.map(|label| match &decision.step {
-                    Some(step) if !step.is_empty() => format!("{label}: {} (at `{step}`)", decision.why),
+                    Some(step) if !step.is_empty() => {
+                        format!("{label}: {} (at `{step}`)", decision.why)
+                    }
                     _ => format!("{label}: {}", decision.why),
                 })
             }
@@ -121,9 +128,9 @@ pub fn human(log: &[Entry], zones: &BTreeMap<String, Tz>, options: Options) -> S
                 "goal `{goal}` reached{}",
                 if *holdout { " (holdout group)" } else { "" }
             )),
-            Effect::SetProfile { attribute, shown, .. } => {
-                Some(format!("set customer.{attribute} = {shown}"))
-            }
+            Effect::SetProfile {
+                attribute, shown, ..
+            } => Some(format!("set customer.{attribute} = {shown}")),
             Effect::Error(error) => {
                 let mut line = format!("ERROR: {}", error.message);
                 if let Some(step) = &error.step {
@@ -138,10 +145,18 @@ pub fn human(log: &[Entry], zones: &BTreeMap<String, Tz>, options: Options) -> S
             Effect::SetTimer { .. } | Effect::CancelTimer { .. } | Effect::Exit { .. } => None,
         };
         let Some(line) = line else { continue };
-        let journey = journey_of(&entry.effect).unwrap_or(current_journey.as_str()).to_string();
+        let journey = journey_of(&entry.effect)
+            .unwrap_or(current_journey.as_str())
+            .to_string();
         let key = (entry.at, entry.customer.clone(), journey.clone());
         if header.as_ref() != Some(&key) {
-            let _ = writeln!(out, "{}  {}  {}", local(entry.at, zone), entry.customer, journey);
+            let _ = writeln!(
+                out,
+                "{}  {}  {}",
+                local(entry.at, zone),
+                entry.customer,
+                journey
+            );
             header = Some(key);
         }
         current_journey = journey;
@@ -162,7 +177,9 @@ pub fn json(log: &[Entry], zones: &BTreeMap<String, Tz>) -> serde_json::Value {
                 .map(|d| d.to_rfc3339())
                 .unwrap_or_default();
             let mut effect = serde_json::to_value(&entry.effect).unwrap_or(serde_json::Value::Null);
-            if let (Effect::SetProfile { value, .. }, serde_json::Value::Object(map)) = (&entry.effect, &mut effect) {
+            if let (Effect::SetProfile { value, .. }, serde_json::Value::Object(map)) =
+                (&entry.effect, &mut effect)
+            {
                 map.insert("value".to_string(), crate::vm::decode::to_json(value));
             }
             serde_json::json!({ "at": at, "customer": entry.customer, "effect": effect })

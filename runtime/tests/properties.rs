@@ -62,16 +62,22 @@ fn sample(name: &str, order_id: &str) -> Json {
         }),
         "order_shipped" => json!({ "order_id": order_id, "carrier": "BRT", "tracking_number": "1",
             "tracking_url": "https://brt.it/1", "shipped_at": "2026-11-24T10:00:00+01:00", "expected_delivery": "2026-11-27" }),
-        "order_delivered" => json!({ "order_id": order_id, "delivered_at": "2026-11-26T10:00:00+01:00" }),
+        "order_delivered" => {
+            json!({ "order_id": order_id, "delivered_at": "2026-11-26T10:00:00+01:00" })
+        }
         "order_refunded" => json!({ "order_id": order_id, "amount": "10 EUR", "method": "card" }),
         "order_cancelled" => json!({ "order_id": order_id }),
-        "cart_abandoned" => json!({ "cart_id": "C1", "items": [item], "total": "59.80 EUR", "checkout_url": "https://x.it/c" }),
+        "cart_abandoned" => {
+            json!({ "cart_id": "C1", "items": [item], "total": "59.80 EUR", "checkout_url": "https://x.it/c" })
+        }
         "subscribed" => json!({ "source": "footer" }),
         "unsubscribed" => json!({ "channel": "email" }),
         "email_opened" => json!({ "journey": "reactivation", "template": "reactivation_email" }),
         "coupon_redeemed" => json!({ "code": "X", "order_id": order_id, "discount": "5 EUR" }),
         "survey_answered" => json!({ "survey": "soddisfazione", "score": 2, "comment": null }),
-        "support_request" => json!({ "ticket_id": "T1", "subject": "Aiuto", "channel": "email", "max_response_hours": 48 }),
+        "support_request" => {
+            json!({ "ticket_id": "T1", "subject": "Aiuto", "channel": "email", "max_response_hours": 48 })
+        }
         _ => json!({}),
     }
 }
@@ -138,7 +144,13 @@ fn payload(name: &'static str) -> impl Strategy<Value = Json> {
 
 fn input() -> impl Strategy<Value = (u32, Input)> {
     let event = prop::sample::select(EVENTS.to_vec())
-        .prop_flat_map(|name| (Just(name), payload(name), prop::sample::select(vec!["A1", "A2"])))
+        .prop_flat_map(|name| {
+            (
+                Just(name),
+                payload(name),
+                prop::sample::select(vec!["A1", "A2"]),
+            )
+        })
         .prop_map(|(name, mut data, order)| {
             if let Some(object) = data.as_object_mut()
                 && object.contains_key("order_id")

@@ -35,7 +35,8 @@ fn scenarios() {
     let library = shipped_journeys();
     insta::glob!("../../journeys/scenarios", "*.toml", |path| {
         let text = std::fs::read_to_string(path).unwrap();
-        let scenario = scenario::scenario(&text).unwrap_or_else(|e| panic!("{}: {e:?}", path.display()));
+        let scenario =
+            scenario::scenario(&text).unwrap_or_else(|e| panic!("{}: {e:?}", path.display()));
         let simulator = simulate::run(&library, &scenario);
         let zones = timeline::zones(&simulator.customers);
         let options = timeline::Options {

@@ -14,8 +14,7 @@ use chrono_tz::Tz;
 use journey_compiler::bytecode::Value;
 use journey_runtime::scenario;
 use journey_runtime::vm::{
-    self, CustomerState, DecisionKind, Effect, Event, ExitReason, Input, Library, Message,
-    TimerId,
+    self, CustomerState, DecisionKind, Effect, Event, ExitReason, Input, Library, Message, TimerId,
 };
 use serde_json::json;
 
@@ -28,7 +27,9 @@ fn library(source: &str) -> Library {
         vec![("test.journey".to_string(), source.to_string())],
         &journey_compiler::NoImports,
     );
-    let errors = built.checked.count(journey_compiler::diagnostics::Severity::Error);
+    let errors = built
+        .checked
+        .count(journey_compiler::diagnostics::Severity::Error);
     assert!(
         errors == 0 && built.failures.is_empty(),
         "{}",
@@ -42,7 +43,9 @@ fn library(source: &str) -> Library {
 }
 
 fn at(y: i32, m: u32, d: u32, h: u32, min: u32) -> i64 {
-    ROME.with_ymd_and_hms(y, m, d, h, min, 0).unwrap().timestamp()
+    ROME.with_ymd_and_hms(y, m, d, h, min, 0)
+        .unwrap()
+        .timestamp()
 }
 
 fn local(t: i64) -> String {
@@ -118,7 +121,10 @@ impl Harness {
             .iter()
             .rev()
             .find_map(|e| match e {
-                Effect::SetTimer { timer: t @ TimerId::Wake { .. }, at } => Some((t.clone(), *at)),
+                Effect::SetTimer {
+                    timer: t @ TimerId::Wake { .. },
+                    at,
+                } => Some((t.clone(), *at)),
                 _ => None,
             })
             .expect("a timer was set");
@@ -184,8 +190,17 @@ fn send_renders_the_message_at_once() {
     assert_eq!(messages[0].subject.as_deref(), Some("Nota per Giulia"));
     assert_eq!(messages[0].to.as_deref(), Some("giulia@example.it"));
     assert_eq!(messages[0].text, "Ciao.\n");
-    assert!(messages[0].message_id.starts_with('<') && messages[0].message_id.ends_with("@negozio.example>"));
-    assert!(effects.iter().any(|e| matches!(e, Effect::Exit { reason: ExitReason::Completed, .. })));
+    assert!(
+        messages[0].message_id.starts_with('<')
+            && messages[0].message_id.ends_with("@negozio.example>")
+    );
+    assert!(effects.iter().any(|e| matches!(
+        e,
+        Effect::Exit {
+            reason: ExitReason::Completed,
+            ..
+        }
+    )));
 }
 
 #[test]
@@ -295,8 +310,15 @@ fn wait_for_binds_the_matching_event_and_cancels_the_timeout() {
     let effects = h.event("order_shipped", shipment("B9"), at(2026, 11, 24, 9, 0));
     assert!(sent(&effects).is_empty());
     let effects = h.event("order_shipped", shipment("A1"), at(2026, 11, 24, 10, 0));
-    assert_eq!(sent(&effects)[0].subject.as_deref(), Some("Partito con BRT"));
-    assert!(effects.iter().any(|e| matches!(e, Effect::CancelTimer { .. })));
+    assert_eq!(
+        sent(&effects)[0].subject.as_deref(),
+        Some("Partito con BRT")
+    );
+    assert!(
+        effects
+            .iter()
+            .any(|e| matches!(e, Effect::CancelTimer { .. }))
+    );
 }
 
 #[test]
@@ -306,9 +328,18 @@ fn wait_for_times_out_into_its_block() {
     h.event("order_placed", order("A1"), start);
     let (when, effects) = h.fire();
     assert_eq!(when, start + 5 * 86_400);
-    assert_eq!(decisions(&effects, DecisionKind::TimedOut), ["nothing arrived within 5 days"]);
+    assert_eq!(
+        decisions(&effects, DecisionKind::TimedOut),
+        ["nothing arrived within 5 days"]
+    );
     assert_eq!(sent(&effects)[0].subject.as_deref(), Some("Ritardo A1"));
-    assert!(effects.iter().any(|e| matches!(e, Effect::Exit { reason: ExitReason::ExitStep, .. })));
+    assert!(effects.iter().any(|e| matches!(
+        e,
+        Effect::Exit {
+            reason: ExitReason::ExitStep,
+            ..
+        }
+    )));
 }
 
 #[test]
@@ -421,19 +452,43 @@ fn split_is_stable_per_customer_and_follows_the_percentages() {
     for n in 0..2000 {
         let mut state = CustomerState::new(&format!("customer-{n}"));
         let profile = json!({ "email": "x@example.it", "time_zone": "Europe/Rome", "locale": "it", "email_consent": true });
-        state = vm::step(&library, &env, &state, &Input::Profile(profile.as_object().unwrap().clone()), 0).state;
-        let input = Input::Event(Event { id: "1".into(), name: "subscribed".into(), at: 0, data: json!({}) });
+        state = vm::step(
+            &library,
+            &env,
+            &state,
+            &Input::Profile(profile.as_object().unwrap().clone()),
+            0,
+        )
+        .state;
+        let input = Input::Event(Event {
+            id: "1".into(),
+            name: "subscribed".into(),
+            at: 0,
+            data: json!({}),
+        });
         let first = vm::step(&library, &env, &state, &input, 0);
         let again = vm::step(&library, &env, &state, &input, 0);
-        assert_eq!(first.effects, again.effects, "the same customer lands in the same branch");
+        assert_eq!(
+            first.effects, again.effects,
+            "the same customer lands in the same branch"
+        );
         if !sent(&first.effects).is_empty() {
             in_first += 1;
         } else {
-            assert!(first.effects.iter().any(|e| matches!(e, Effect::Exit { reason: ExitReason::Holdout, .. })));
+            assert!(first.effects.iter().any(|e| matches!(
+                e,
+                Effect::Exit {
+                    reason: ExitReason::Holdout,
+                    ..
+                }
+            )));
         }
     }
     // 30% of 2000 is 600; the hash spreads customers evenly.
-    assert!((540..=660).contains(&in_first), "{in_first} of 2000 in the 30% branch");
+    assert!(
+        (540..=660).contains(&in_first),
+        "{in_first} of 2000 in the 30% branch"
+    );
 }
 
 #[test]
@@ -462,7 +517,11 @@ journey prova "Prova" {
     let mut h = Harness::new(&format!("{source}{NOTE}"));
     h.event("subscribed", json!({}), at(2026, 11, 23, 10, 0));
     let effects = h.event("order_placed", order("A1"), at(2026, 11, 26, 10, 0));
-    assert!(effects.iter().any(|e| matches!(e, Effect::Goal { goal, .. } if goal == "ordered")));
+    assert!(
+        effects
+            .iter()
+            .any(|e| matches!(e, Effect::Goal { goal, .. } if goal == "ordered"))
+    );
     // Reached once: a second order does not count again.
     let effects = h.event("order_placed", order("A2"), at(2026, 11, 27, 10, 0));
     assert!(!effects.iter().any(|e| matches!(e, Effect::Goal { .. })));
@@ -488,7 +547,11 @@ journey prova "Prova" {
     let cart = json!({ "cart_id": "C1", "items": [], "total": "5 EUR", "checkout_url": "https://negozio.example/c" });
     h.event("cart_abandoned", cart, at(2026, 11, 23, 10, 0));
     let effects = h.event("order_placed", order("A1"), at(2026, 11, 23, 11, 0));
-    assert!(effects.iter().any(|e| matches!(e, Effect::CancelTimer { .. })));
+    assert!(
+        effects
+            .iter()
+            .any(|e| matches!(e, Effect::CancelTimer { .. }))
+    );
     assert!(effects.iter().any(|e| matches!(e, Effect::Exit { reason: ExitReason::ExitRule { event }, .. } if event == "order_placed")));
     assert_eq!(h.state.active_instances(), 0);
 }
@@ -518,7 +581,10 @@ fn entries(source_rule: &str) -> Vec<bool> {
 #[test]
 fn entry_rules_once_once_per_again_after_every_time() {
     assert_eq!(entries("once"), [true, false, false, false]);
-    assert_eq!(entries("once per order.order_id"), [true, false, true, true]);
+    assert_eq!(
+        entries("once per order.order_id"),
+        [true, false, true, true]
+    );
     assert_eq!(entries("again after 30 days"), [true, false, false, true]);
     assert_eq!(entries("every time"), [true, true, true, true]);
 }
@@ -547,7 +613,10 @@ journey due "Due" {
     assert!(sent(&effects).is_empty());
     let refused = decisions(&effects, DecisionKind::NotEntered);
     assert_eq!(refused.len(), 1);
-    assert!(refused[0].contains("already in `uno` of the exclusive group `promo`"), "{refused:?}");
+    assert!(
+        refused[0].contains("already in `uno` of the exclusive group `promo`"),
+        "{refused:?}"
+    );
 }
 
 // ---------------------------------------------------------------- policies
@@ -581,8 +650,19 @@ fn marketing_waits_for_the_end_of_quiet_hours() {
     let (when, effects) = h.fire();
     assert_eq!(local(when), "2026-11-24 08:00");
     let message = &sent(&effects)[0];
-    assert!(message.unsubscribe_url.as_deref().is_some_and(|u| u.starts_with("https://negozio.example/unsubscribe/giulia/")));
-    assert!(message.text.contains("Disiscriviti (https://negozio.example/unsubscribe/giulia/"), "{}", message.text);
+    assert!(
+        message
+            .unsubscribe_url
+            .as_deref()
+            .is_some_and(|u| u.starts_with("https://negozio.example/unsubscribe/giulia/"))
+    );
+    assert!(
+        message
+            .text
+            .contains("Disiscriviti (https://negozio.example/unsubscribe/giulia/"),
+        "{}",
+        message.text
+    );
 }
 
 #[test]
@@ -605,9 +685,16 @@ fn marketing_needs_consent_and_transactional_does_not() {
     let effects = h.event("subscribed", json!({}), at(2026, 11, 23, 10, 0));
     assert!(sent(&effects).is_empty());
     assert!(decisions(&effects, DecisionKind::Skipped)[0].contains("email_consent"));
-    let mut h = Harness::with_profile(&journey("  send email nota"), json!({ "email_consent": false }));
+    let mut h = Harness::with_profile(
+        &journey("  send email nota"),
+        json!({ "email_consent": false }),
+    );
     let effects = h.event("subscribed", json!({}), at(2026, 11, 23, 23, 0));
-    assert_eq!(sent(&effects).len(), 1, "transactional mail ignores consent and quiet hours");
+    assert_eq!(
+        sent(&effects).len(),
+        1,
+        "transactional mail ignores consent and quiet hours"
+    );
 }
 
 // ---------------------------------------------------------------- triggers
@@ -622,11 +709,19 @@ journey prova "Prova" {
 }
 "#;
     let mut h = Harness::new(&format!("{source}{NOTE}"));
-    let tick = Input::Schedule { journey: "prova".to_string() };
+    let tick = Input::Schedule {
+        journey: "prova".to_string(),
+    };
     assert!(sent(&h.step(tick.clone(), at(2026, 11, 23, 10, 0))).is_empty());
     h.state.profile.set("orders_count".into(), Value::Int(3));
-    assert_eq!(sent(&h.step(tick.clone(), at(2026, 11, 24, 10, 0))).len(), 1);
-    assert!(sent(&h.step(tick, at(2026, 11, 25, 10, 0))).is_empty(), "again after 30 days");
+    assert_eq!(
+        sent(&h.step(tick.clone(), at(2026, 11, 24, 10, 0))).len(),
+        1
+    );
+    assert!(
+        sent(&h.step(tick, at(2026, 11, 25, 10, 0))).is_empty(),
+        "again after 30 days"
+    );
 }
 
 #[test]
@@ -640,22 +735,33 @@ journey prova "Prova" {
 "#;
     let mut h = Harness::new(&format!("{source}{NOTE}"));
     let update = json!({ "birthday": "1996-02-29" });
-    let effects = h.step(Input::Profile(update.as_object().unwrap().clone()), at(2026, 11, 23, 10, 0));
+    let effects = h.step(
+        Input::Profile(update.as_object().unwrap().clone()),
+        at(2026, 11, 23, 10, 0),
+    );
     let when = effects
         .iter()
         .find_map(|e| match e {
-            Effect::SetTimer { timer: TimerId::Anniversary { .. }, at } => Some(*at),
+            Effect::SetTimer {
+                timer: TimerId::Anniversary { .. },
+                at,
+            } => Some(*at),
             _ => None,
         })
         .expect("an anniversary timer");
     assert_eq!(local(when), "2027-02-28 09:00");
     let effects = h.step(
-        Input::Timer(TimerId::Anniversary { journey: "prova".to_string() }),
+        Input::Timer(TimerId::Anniversary {
+            journey: "prova".to_string(),
+        }),
         when,
     );
     assert_eq!(sent(&effects).len(), 1);
     let next = effects.iter().find_map(|e| match e {
-        Effect::SetTimer { timer: TimerId::Anniversary { .. }, at } => Some(*at),
+        Effect::SetTimer {
+            timer: TimerId::Anniversary { .. },
+            at,
+        } => Some(*at),
         _ => None,
     });
     assert_eq!(next.map(local).as_deref(), Some("2028-02-29 09:00"));
@@ -676,7 +782,10 @@ journey prova "Prova" {
     let update = |n: i64| Input::Profile(json!({ "orders_count": n }).as_object().unwrap().clone());
     assert!(sent(&h.step(update(3), at(2026, 11, 23, 10, 0))).is_empty());
     assert_eq!(sent(&h.step(update(5), at(2026, 11, 24, 10, 0))).len(), 1);
-    assert!(sent(&h.step(update(6), at(2026, 11, 25, 10, 0))).is_empty(), "still inside: no new entry");
+    assert!(
+        sent(&h.step(update(6), at(2026, 11, 25, 10, 0))).is_empty(),
+        "still inside: no new entry"
+    );
 }
 
 // ---------------------------------------------------------------- runtime errors
@@ -689,7 +798,10 @@ fn a_malformed_event_is_an_error_naming_the_field_and_nothing_runs() {
     let effects = h.event("order_placed", bad, at(2026, 11, 23, 10, 0));
     let messages = errors(&effects);
     assert_eq!(messages.len(), 1);
-    assert!(messages[0].contains("field `total` should be money"), "{messages:?}");
+    assert!(
+        messages[0].contains("field `total` should be money"),
+        "{messages:?}"
+    );
     assert_eq!(h.state.active_instances(), 0);
     let effects = h.event("order_teleported", json!({}), at(2026, 11, 23, 10, 0));
     assert!(errors(&effects)[0].contains("unknown event `order_teleported`"));
@@ -725,8 +837,18 @@ template punti: email transactional {
     assert_eq!(error.journey.as_deref(), Some("prova"));
     assert_eq!(error.template.as_deref(), Some("punti"));
     assert_eq!(error.field.as_deref(), Some("customer.points"));
-    assert!(error.message.contains("in the subject of `punti`"), "{}", error.message);
-    assert!(effects.iter().any(|e| matches!(e, Effect::Exit { reason: ExitReason::Error, .. })));
+    assert!(
+        error.message.contains("in the subject of `punti`"),
+        "{}",
+        error.message
+    );
+    assert!(effects.iter().any(|e| matches!(
+        e,
+        Effect::Exit {
+            reason: ExitReason::Error,
+            ..
+        }
+    )));
 }
 
 #[test]
@@ -752,7 +874,10 @@ template regalo: email transactional {
     assert_eq!(coupon.percent, Some(15));
     assert_eq!(coupon.products, ["MOKA-3"]);
     assert_eq!(coupon.minimum.as_deref(), Some("30 EUR"));
-    assert_eq!(message.subject.as_deref(), Some(format!("Codice {}", coupon.code).as_str()));
+    assert_eq!(
+        message.subject.as_deref(),
+        Some(format!("Codice {}", coupon.code).as_str())
+    );
     assert_eq!(message.text, "Scade il 7 dicembre 2026\n");
     // The same customer, journey, instance and step always give the same code.
     let mut twin = Harness::new(source);
@@ -779,8 +904,14 @@ template totale: email transactional {
     let mut data = order("A1");
     data["total"] = json!("1234.5 EUR");
     let effects = h.event("order_placed", data.clone(), at(2026, 11, 23, 10, 0));
-    assert_eq!(sent(&effects)[0].subject.as_deref(), Some("1.234,50 € il 28 novembre 2026"));
+    assert_eq!(
+        sent(&effects)[0].subject.as_deref(),
+        Some("1.234,50 € il 28 novembre 2026")
+    );
     let mut h = Harness::with_profile(source, json!({ "locale": "en-US" }));
     let effects = h.event("order_placed", data, at(2026, 11, 23, 10, 0));
-    assert_eq!(sent(&effects)[0].subject.as_deref(), Some("€1,234.50 il November 28, 2026"));
+    assert_eq!(
+        sent(&effects)[0].subject.as_deref(),
+        Some("€1,234.50 il November 28, 2026")
+    );
 }

@@ -600,3 +600,155 @@ fn build_prints_warnings_and_still_builds() {
     assert!(text.contains("built 1 journey into "), "{text}");
     assert!(out.join("a.jbc").is_file());
 }
+
+// ---------------------------------------------------------------- simulate and test
+
+#[test]
+fn the_shipped_journey_tests_pass() {
+    let output = journey(&["test", "journeys/"]);
+    let out = stdout(&output);
+    assert_eq!(output.status.code(), Some(0), "{out}{}", stderr(&output));
+    assert!(out.contains("test result: ok."), "{out}");
+    // Every journey has tests next to it.
+    for n in 1..=13 {
+        assert!(
+            out.contains(&format!("journeys/{n:02}_")),
+            "no tests for journey {n:02}:\n{out}"
+        );
+    }
+}
+
+#[test]
+fn a_failing_test_exits_1_and_points_at_the_expectation() {
+    let dir = temp_dir("failing-test");
+    let test = dir.join("reply.test.toml");
+    std::fs::write(
+        &test,
+        format!(
+            r#"journeys = ["{root}/journeys/13_support_auto_reply.journey", "{root}/journeys/shop.journey"]
+
+[customer]
+id = "giulia"
+email = "giulia@example.it"
+time_zone = "Europe/Rome"
+locale = "it-IT"
+
+[[test]]
+name = "the reply"
+start = "2026-11-23 10:00"
+
+[[test.events]]
+at = "+0h"
+event = "support_request"
+data = {{ ticket_id = "T-1", subject = "Reso", channel = "email", max_response_hours = 24 }}
+
+[[test.expect]]
+sent = "support_auto_reply_email"
+at = "+2h"
+"#,
+            root = repo().display()
+        ),
+    )
+    .unwrap();
+    let output = journey(&["test", test.to_str().unwrap()]);
+    let out = stdout(&output);
+    assert_eq!(output.status.code(), Some(1), "{out}");
+    assert!(
+        out.contains("[J0602] Error: `support_auto_reply_email` was sent, but not as expected"),
+        "{out}"
+    );
+    assert!(out.contains("reply.test.toml:18:1"), "{out}");
+    assert!(
+        out.contains("sent at 2026-11-23 10:00 CET, expected at 2026-11-23 12:00 CET"),
+        "{out}"
+    );
+    assert!(
+        out.contains("test result: FAILED. 0 passed, 1 failed"),
+        "{out}"
+    );
+}
+
+#[test]
+fn test_without_test_files_exits_2() {
+    let dir = temp_dir("no-tests");
+    let output = journey(&["test", dir.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stderr(&output).contains("no test files (*.test.toml)"));
+}
+
+#[test]
+fn simulate_prints_a_timeline_in_the_customers_zone() {
+    let output = journey(&[
+        "simulate",
+        "journeys/",
+        "--scenario",
+        "journeys/scenarios/black_friday.toml",
+    ]);
+    let out = stdout(&output);
+    assert_eq!(output.status.code(), Some(0), "{out}{}", stderr(&output));
+    assert!(
+        out.contains("2026-11-23 20:10 CET  giulia  abandoned_cart"),
+        "{out}"
+    );
+    assert!(
+        out.contains("deferred: `cart_reminder_email` held until 2026-11-24 08:00: quiet hours"),
+        "{out}"
+    );
+    assert!(
+        out.contains("subject: Grazie! Il tuo ordine A-2001 è confermato"),
+        "{out}"
+    );
+    assert!(out.contains("0 runtime errors"), "{out}");
+}
+
+#[test]
+fn simulate_json_lists_every_effect() {
+    let output = journey(&[
+        "simulate",
+        "journeys/",
+        "--scenario",
+        "journeys/scenarios/black_friday.toml",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let document: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(document["version"], 1);
+    let entries = document["entries"].as_array().unwrap();
+    let sends: Vec<&serde_json::Value> = entries
+        .iter()
+        .filter(|e| e["effect"]["effect"] == "send")
+        .collect();
+    assert!(sends.len() >= 10, "{}", sends.len());
+    assert!(sends.iter().all(|s| {
+        s["effect"]["message_id"]
+            .as_str()
+            .unwrap()
+            .ends_with("@caffearoma.it>")
+    }));
+    assert!(sends.iter().any(|s| {
+        s["effect"]["html"]
+            .as_str()
+            .unwrap_or("")
+            .contains("<!DOCTYPE html>")
+    }));
+}
+
+#[test]
+fn simulate_reports_a_broken_scenario_at_its_place() {
+    let dir = temp_dir("broken-scenario");
+    let scenario = dir.join("s.toml");
+    std::fs::write(&scenario, "start = \"23/11/2026\"\n").unwrap();
+    let output = journey(&[
+        "simulate",
+        "journeys/",
+        "--scenario",
+        scenario.to_str().unwrap(),
+    ]);
+    assert_eq!(output.status.code(), Some(1));
+    let err = stderr(&output);
+    assert!(
+        err.contains("[J0601]") && err.contains("`23/11/2026` is not a time"),
+        "{err}"
+    );
+}

@@ -26,6 +26,8 @@ use crate::types::Type;
 /// something the program declares).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Error {
+    /// The journey being compiled.
+    pub journey: String,
     /// What went wrong.
     pub message: String,
     /// Where.
@@ -54,7 +56,10 @@ pub fn journey(
         locals: Vec::new(),
         in_template: false,
     };
-    generator.program(journey)
+    generator.program(journey).map_err(|mut error| {
+        error.journey = journey.name.name.clone();
+        error
+    })
 }
 
 struct Generator<'m, 'a, 's> {
@@ -78,6 +83,7 @@ struct Generator<'m, 'a, 's> {
 
 fn index_u16(len: usize, span: Span, what: &str) -> Result<u16, Error> {
     u16::try_from(len).map_err(|_| Error {
+        journey: String::new(),
         message: format!("too many {what} in one journey"),
         span,
     })
@@ -89,15 +95,24 @@ fn pc_of(len: usize) -> Pc {
 
 impl Generator<'_, '_, '_> {
     fn program(&mut self, journey: &ast::Journey) -> Result<Program, Error> {
+        // The file's name without its folder: the same journey built from another directory
+        // is the same program.
         let file = self
             .sources
             .get(journey.span.file)
-            .map(|f| f.name.clone())
+            .map(|f| {
+                f.name
+                    .rsplit(['/', '\\'])
+                    .next()
+                    .unwrap_or(&f.name)
+                    .to_string()
+            })
             .unwrap_or_default();
         let trigger = match journey.triggers.first() {
             Some(trigger) => trigger,
             None => {
                 return Err(Error {
+                    journey: String::new(),
                     message: format!("journey `{}` has no trigger", journey.name.name),
                     span: journey.name.span,
                 });
@@ -126,18 +141,14 @@ impl Generator<'_, '_, '_> {
                 at,
                 zone,
             } => Trigger::Date {
-                attribute: Arc::from(
-                    attribute
-                        .parts
-                        .get(1)
-                        .map_or("", |part| part.name.as_str()),
-                ),
+                attribute: Arc::from(attribute.parts.get(1).map_or("", |part| part.name.as_str())),
                 at: at.hour * 3600 + at.minute * 60,
                 zone: zone.as_ref().map(|z| z.value.clone()),
             },
             ast::TriggerKind::Segment(name) => {
                 let Some(declared) = self.model.segments.get(&name.name) else {
                     return Err(Error {
+                        journey: String::new(),
                         message: format!("unknown segment `{}`", name.name),
                         span: name.span,
                     });
@@ -211,6 +222,7 @@ impl Generator<'_, '_, '_> {
         let idx = index_u16(self.goal_names.len(), span, "goals")?;
         if idx >= 32 {
             return Err(Error {
+                journey: String::new(),
                 message: "a journey may have at most 32 goals".to_string(),
                 span,
             });
@@ -223,7 +235,7 @@ impl Generator<'_, '_, '_> {
         let (label, line) = match self.sources.get(span.file) {
             Some(file) => {
                 let text = file.slice(span);
-                let first = text.lines().next().unwrap_or("").trim();
+                let first = without_comment(text.lines().next().unwrap_or("")).trim();
                 let label = first.strip_suffix('{').unwrap_or(first).trim_end();
                 (
                     label.to_string(),
@@ -272,11 +284,35 @@ impl Generator<'_, '_, '_> {
 
     /// Emits a block; returns whether control can fall off its end.
     fn block(&mut self, steps: &[ast::Step]) -> Result<bool, Error> {
-        for step in steps {
+        let mut idx = 0;
+        while let Some(step) = steps.get(idx) {
+            // `wait N days` then `wait until T` means "on the N-th day at T": one instruction.
+            if let (ast::StepKind::Wait(duration), Some(next)) = (&step.kind, steps.get(idx + 1))
+                && duration.seconds > 0
+                && duration.seconds.is_multiple_of(86_400)
+                && let ast::StepKind::WaitUntil {
+                    weekday,
+                    time,
+                    zone,
+                } = &next.kind
+            {
+                self.step_info(step.span);
+                let id = self.step_info(next.span);
+                self.code.push(Instr::WaitUntil {
+                    step: id,
+                    days: u32::try_from(duration.seconds / 86_400).unwrap_or(u32::MAX),
+                    weekday: weekday.map(|(day, _)| weekday_index(day)),
+                    at: time.hour * 3600 + time.minute * 60,
+                    zone: zone.as_ref().map(|z| z.value.clone()),
+                });
+                idx += 2;
+                continue;
+            }
             if !self.step(step)? {
                 // Dead-step elimination: nothing after this step can run.
                 return Ok(false);
             }
+            idx += 1;
         }
         Ok(true)
     }
@@ -324,6 +360,7 @@ impl Generator<'_, '_, '_> {
             } => {
                 self.code.push(Instr::WaitUntil {
                     step: id,
+                    days: 0,
                     weekday: weekday.map(|(day, _)| weekday_index(day)),
                     at: time.hour * 3600 + time.minute * 60,
                     zone: zone.as_ref().map(|z| z.value.clone()),
@@ -452,14 +489,16 @@ impl Generator<'_, '_, '_> {
                         });
                         let then_live = self.block(&then.steps)?;
                         let jump_at = self.here();
-                        if then_live {
+                        // Without an `else`, the `then` block falls through to what follows.
+                        let needs_jump = then_live && !otherwise_steps.is_empty();
+                        if needs_jump {
                             self.code.push(Instr::Jump { target: 0 });
                         }
                         let else_start = self.here();
                         self.patch(branch_at, else_start);
                         let else_live = self.block(otherwise_steps)?;
                         let after = self.here();
-                        if then_live {
+                        if needs_jump {
                             self.patch(jump_at, after);
                         }
                         Ok(then_live || else_live)
@@ -476,15 +515,19 @@ impl Generator<'_, '_, '_> {
                 let mut cumulative = 0u32;
                 let mut jumps = Vec::new();
                 let mut live = false;
-                for branch in branches {
+                for (idx, branch) in branches.iter().enumerate() {
                     cumulative = cumulative.saturating_add(branch.basis_points);
+                    let last = idx + 1 == branches.len();
                     match &branch.block {
                         Some(block) => {
                             bounds.push((cumulative, Some(self.here())));
                             if self.block(&block.steps)? {
                                 live = true;
-                                jumps.push(self.here());
-                                self.code.push(Instr::Jump { target: 0 });
+                                // The last branch falls through to what follows.
+                                if !last {
+                                    jumps.push(self.here());
+                                    self.code.push(Instr::Jump { target: 0 });
+                                }
                             }
                         }
                         None => bounds.push((cumulative, None)),
@@ -539,6 +582,7 @@ impl Generator<'_, '_, '_> {
         }
         let Some(declared) = self.model.templates.get(name).copied() else {
             return Err(Error {
+                journey: String::new(),
                 message: format!("unknown template `{name}`"),
                 span,
             });
@@ -581,8 +625,8 @@ impl Generator<'_, '_, '_> {
             )),
             None => None,
         };
-        let is_markdown_email = channel == Channel::Email
-            && matches!(body, Some((BodyFormat::Markdown, _)));
+        let is_markdown_email =
+            channel == Channel::Email && matches!(body, Some((BodyFormat::Markdown, _)));
         let layout = match (&declared.layout, is_markdown_email) {
             (_, false) => None,
             (Some(name), true) if name.name == "none" => None,
@@ -612,6 +656,7 @@ impl Generator<'_, '_, '_> {
         }
         let Some(declared) = self.model.layouts.get(name).copied() else {
             return Err(Error {
+                journey: String::new(),
                 message: format!("unknown layout `{name}`"),
                 span,
             });
@@ -724,7 +769,9 @@ impl Generator<'_, '_, '_> {
                     .map_err(|_| literal_error(expr.span, text))?;
                 Expr::Const(Value::Date(date.num_days_from_ce()))
             }
-            ast::ExprKind::Time(time) => Expr::Const(Value::Time(time.hour * 3600 + time.minute * 60)),
+            ast::ExprKind::Time(time) => {
+                Expr::Const(Value::Time(time.hour * 3600 + time.minute * 60))
+            }
             ast::ExprKind::Bool(b) => Expr::Const(Value::Bool(*b)),
             ast::ExprKind::List(items) => {
                 let items = items
@@ -773,6 +820,7 @@ impl Generator<'_, '_, '_> {
     fn path(&mut self, path: &ast::Path) -> Result<Expr, Error> {
         let Some(head) = path.parts.first() else {
             return Err(Error {
+                journey: String::new(),
                 message: "empty name".to_string(),
                 span: path.span,
             });
@@ -805,6 +853,7 @@ impl Generator<'_, '_, '_> {
             return Ok(Expr::Slot(self.slot(name, span)?));
         }
         Err(Error {
+            journey: String::new(),
             message: format!("unknown name `{name}`"),
             span,
         })
@@ -813,6 +862,7 @@ impl Generator<'_, '_, '_> {
     fn call(&mut self, call: &ast::Call, piped: Option<Expr>) -> Result<Expr, Error> {
         let Some(builtin) = Builtin::from_name(&call.name.name) else {
             return Err(Error {
+                journey: String::new(),
                 message: format!(
                     "the runtime does not provide the builtin `{}`",
                     call.name.name
@@ -849,6 +899,7 @@ impl Generator<'_, '_, '_> {
                 Some(slot) => *slot = Some(value),
                 None => {
                     return Err(Error {
+                        journey: String::new(),
                         message: format!("too many arguments for `{}`", call.name.name),
                         span: argument.value.span,
                     });
@@ -939,6 +990,7 @@ fn field_type(ty: &Type) -> FieldType {
 
 fn literal_error(span: Span, text: &str) -> Error {
     Error {
+        journey: String::new(),
         message: format!("invalid literal `{text}`"),
         span,
     }
@@ -998,4 +1050,21 @@ fn fold_binary(op: BinaryOp, left: Expr, right: Expr) -> Expr {
         },
         _ => Expr::Binary(op, Box::new(left), Box::new(right)),
     }
+}
+
+/// A line of source without a trailing `// comment` (outside quotes).
+fn without_comment(line: &str) -> &str {
+    let mut in_text = false;
+    let mut previous = ' ';
+    for (idx, c) in line.char_indices() {
+        match c {
+            '"' => in_text = !in_text,
+            '/' if !in_text && previous == '/' => {
+                return line.get(..idx.saturating_sub(1)).unwrap_or(line);
+            }
+            _ => {}
+        }
+        previous = c;
+    }
+    line
 }

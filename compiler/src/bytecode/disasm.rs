@@ -39,10 +39,16 @@ pub fn listing(program: &Program, hash: Option<&str>) -> String {
                 .map(|c| format!(" where {}", p.expr(c, &[])))
                 .unwrap_or_default()
         ),
-        Trigger::Date { attribute, at, zone } => format!(
+        Trigger::Date {
+            attribute,
+            at,
+            zone,
+        } => format!(
             "date customer.{attribute} at {}{}",
             clock(*at),
-            zone.as_ref().map(|z| format!(" in {z}")).unwrap_or_else(|| " local".to_string())
+            zone.as_ref()
+                .map(|z| format!(" in {z}"))
+                .unwrap_or_else(|| " local".to_string())
         ),
         Trigger::Segment => format!(
             "entered segment {}",
@@ -99,7 +105,11 @@ pub fn listing(program: &Program, hash: Option<&str>) -> String {
                 "  policy     quiet hours {} to {}{}",
                 clock(quiet.from),
                 clock(quiet.to),
-                quiet.zone.as_ref().map(|z| format!(" in {z}")).unwrap_or_else(|| " local".to_string())
+                quiet
+                    .zone
+                    .as_ref()
+                    .map(|z| format!(" in {z}"))
+                    .unwrap_or_else(|| " local".to_string())
             );
         }
         for cap in &policy.caps {
@@ -136,18 +146,26 @@ pub fn listing(program: &Program, hash: Option<&str>) -> String {
             let _ = writeln!(out, "  preheader  {}", p.nodes(preheader, &mut Vec::new()));
         }
         if let Some((format, body)) = &template.body {
-            let _ = writeln!(
-                out,
-                "  body {:?}  {}",
-                format,
-                p.nodes(body, &mut Vec::new())
-            );
+            let format = match format {
+                super::BodyFormat::Markdown => "markdown",
+                super::BodyFormat::Text => "text",
+                super::BodyFormat::Html => "html",
+            };
+            let _ = writeln!(out, "  body {format}  {}", p.nodes(body, &mut Vec::new()));
         }
     }
     for layout in &program.layouts {
         let _ = writeln!(out, "\nlayout {}", layout.name);
-        let _ = writeln!(out, "  header     {}", p.nodes(&layout.header, &mut Vec::new()));
-        let _ = writeln!(out, "  footer     {}", p.nodes(&layout.footer, &mut Vec::new()));
+        let _ = writeln!(
+            out,
+            "  header     {}",
+            p.nodes(&layout.header, &mut Vec::new())
+        );
+        let _ = writeln!(
+            out,
+            "  footer     {}",
+            p.nodes(&layout.footer, &mut Vec::new())
+        );
     }
     let events: Vec<&str> = program
         .schemas
@@ -166,9 +184,14 @@ pub fn listing(program: &Program, hash: Option<&str>) -> String {
 
 /// Prints a duration in the largest whole units (`7 days`, `3 hours`, `90 minutes`).
 pub fn duration(seconds: u64) -> String {
-    let units = [(86_400, "day"), (3600, "hour"), (60, "minute"), (1, "second")];
+    let units = [
+        (86_400, "day"),
+        (3600, "hour"),
+        (60, "minute"),
+        (1, "second"),
+    ];
     for (size, unit) in units {
-        if seconds >= size && seconds % size == 0 {
+        if seconds >= size && seconds.is_multiple_of(size) {
             let n = seconds / size;
             return format!("{n} {unit}{}", if n == 1 { "" } else { "s" });
         }
@@ -242,17 +265,37 @@ impl Printer<'_> {
             }
             Instr::WaitUntil {
                 step,
+                days,
                 weekday,
                 at,
                 zone,
             } => {
-                let days = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"];
+                let day_names = [
+                    "monday",
+                    "tuesday",
+                    "wednesday",
+                    "thursday",
+                    "friday",
+                    "saturday",
+                    "sunday",
+                ];
                 let day = weekday
-                    .and_then(|d| days.get(d as usize))
+                    .and_then(|d| day_names.get(d as usize))
                     .map(|d| format!("{d} "))
                     .unwrap_or_default();
-                let zone = zone.as_ref().map_or_else(|| "local".to_string(), |z| format!("in {z}"));
-                format!("wait-until {day}{} {zone}{}", clock(*at), self.step(*step))
+                let zone = zone
+                    .as_ref()
+                    .map_or_else(|| "local".to_string(), |z| format!("in {z}"));
+                let ahead = if *days > 0 {
+                    format!("+{} ", duration(u64::from(*days) * 86_400))
+                } else {
+                    String::new()
+                };
+                format!(
+                    "wait-until {ahead}{day}{} {zone}{}",
+                    clock(*at),
+                    self.step(*step)
+                )
             }
             Instr::WaitFor {
                 step,
@@ -271,9 +314,15 @@ impl Printer<'_> {
                     })
                     .collect();
                 let timeout = timeout
-                    .map(|(seconds, target)| format!("; timeout {} => {target:04}", duration(seconds)))
+                    .map(|(seconds, target)| {
+                        format!("; timeout {} => {target:04}", duration(seconds))
+                    })
                     .unwrap_or_default();
-                format!("wait-for   {}{timeout}{}", arms.join("; "), self.step(*step))
+                format!(
+                    "wait-for   {}{timeout}{}",
+                    arms.join("; "),
+                    self.step(*step)
+                )
             }
             Instr::Jump { target } => format!("jump       {target:04}"),
             Instr::Branch {
@@ -326,7 +375,7 @@ impl Printer<'_> {
         for node in nodes {
             match node {
                 TemplateNode::Raw(text) => {
-                    let _ = write!(out, "{}", text.escape_debug());
+                    let _ = write!(out, "{}", text.replace('\\', "\\\\").replace('\n', "\\n"));
                 }
                 TemplateNode::Output { expr, .. } => {
                     let _ = write!(out, "{{{{ {} }}}}", self.expr(expr, locals));
@@ -375,7 +424,16 @@ impl Printer<'_> {
                 .unwrap_or_else(|| format!("#{depth}")),
             Expr::Field(base, name) => format!("{}.{name}", self.expr(base, locals)),
             Expr::Call(builtin, args) => {
-                let args: Vec<String> = args.iter().map(|a| self.expr(a, locals)).collect();
+                let args: Vec<String> = args
+                    .iter()
+                    .map(|a| {
+                        let text = self.expr(a, locals);
+                        match (a, text.strip_prefix('(').and_then(|t| t.strip_suffix(')'))) {
+                            (Expr::Binary(..), Some(inner)) => inner.to_string(),
+                            _ => text,
+                        }
+                    })
+                    .collect();
                 format!("{}({})", builtin.name(), args.join(", "))
             }
             Expr::Binary(op, left, right) => format!(
@@ -399,7 +457,7 @@ impl Printer<'_> {
 }
 
 fn percent(basis_points: u32) -> String {
-    if basis_points % 100 == 0 {
+    if basis_points.is_multiple_of(100) {
         format!("{}%", basis_points / 100)
     } else {
         format!("{}.{:02}%", basis_points / 100, basis_points % 100)
@@ -413,10 +471,19 @@ pub fn constant(value: &Value) -> String {
         Value::Bool(b) => b.to_string(),
         Value::Int(n) => n.to_string(),
         Value::Decimal(micros) => show_micros(*micros),
-        Value::Money { micros, currency } => format!("{} {}", show_micros(*micros), currency.code()),
-        Value::Text(text) => format!("'{}'", text.escape_debug()),
-        Value::Date(days) => NaiveDate::from_num_days_from_ce_opt(*days)
-            .map_or_else(|| format!("day {days}"), |d| d.format("%Y-%m-%d").to_string()),
+        Value::Money { micros, currency } => {
+            format!("{} {}", show_micros(*micros), currency.code())
+        }
+        Value::Text(text) => format!(
+            "\"{}\"",
+            text.replace('\\', "\\\\")
+                .replace('"', "\\\"")
+                .replace('\n', "\\n")
+        ),
+        Value::Date(days) => NaiveDate::from_num_days_from_ce_opt(*days).map_or_else(
+            || format!("day {days}"),
+            |d| d.format("%Y-%m-%d").to_string(),
+        ),
         Value::DateTime(seconds) => chrono::DateTime::from_timestamp(*seconds, 0)
             .map_or_else(|| format!("instant {seconds}"), |d| d.to_rfc3339()),
         Value::Time(seconds) => clock(*seconds),

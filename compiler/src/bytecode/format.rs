@@ -118,9 +118,13 @@ pub fn hash(program: &Program) -> ProgramHash {
 
 /// Decodes bytes written by [`encode`].
 pub fn decode(bytes: &[u8]) -> Result<(Program, ProgramHash), DecodeError> {
-    let magic = bytes.get(..8).ok_or(DecodeError::Truncated { len: bytes.len() })?;
-    if magic != MAGIC {
-        return Err(DecodeError::NotBytecode);
+    match bytes.get(..8) {
+        Some(magic) if magic == MAGIC => {}
+        // A few bytes that begin like a header: a cut-off file.
+        None if !bytes.is_empty() && MAGIC.starts_with(bytes) => {
+            return Err(DecodeError::Truncated { len: bytes.len() });
+        }
+        _ => return Err(DecodeError::NotBytecode),
     }
     let header = bytes
         .get(..HEADER_LEN)
@@ -142,8 +146,18 @@ pub fn decode(bytes: &[u8]) -> Result<(Program, ProgramHash), DecodeError> {
     if actual != stored {
         return Err(DecodeError::HashMismatch);
     }
-    let program: Program = postcard::from_bytes(body).map_err(|error| DecodeError::Corrupt {
-        detail: error.to_string(),
+    let (decoded, too_deep) = super::depth::guarded(|| postcard::take_from_bytes(body));
+    let (program, rest): (Program, &[u8]) = decoded.map_err(|error| DecodeError::Corrupt {
+        detail: if too_deep {
+            format!("nesting deeper than {} levels", super::depth::MAX_DEPTH)
+        } else {
+            error.to_string()
+        },
     })?;
+    if !rest.is_empty() {
+        return Err(DecodeError::Corrupt {
+            detail: format!("{} unexpected bytes after the program", rest.len()),
+        });
+    }
     Ok((program, ProgramHash(stored)))
 }

@@ -11,6 +11,7 @@
 //! was a name in the source (builtins, operators, templates, slots, jumps) is an enum or an index.
 
 pub mod codegen;
+pub mod depth;
 pub mod disasm;
 pub mod format;
 pub mod ops;
@@ -221,10 +222,13 @@ pub enum Instr {
         /// Seconds.
         seconds: u64,
     },
-    /// Suspends until the next local time of day (on a weekday, if given).
+    /// Suspends until the next local time of day (on a weekday, if given), counting from the
+    /// local date `days` days ahead (`wait 3 days` then `wait until 10:00` is one instruction).
     WaitUntil {
         /// The source step.
         step: StepId,
+        /// Whole days to move ahead first (0 for a plain `wait until`).
+        days: u32,
         /// 0 = Monday … 6 = Sunday.
         weekday: Option<u8>,
         /// Seconds after local midnight.
@@ -308,15 +312,28 @@ pub enum Expr {
     /// A loop variable of a template `for`, by depth.
     Local(u16),
     /// A field of a record.
-    Field(Box<Expr>, Arc<str>),
+    Field(
+        #[serde(deserialize_with = "depth::nested")] Box<Expr>,
+        Arc<str>,
+    ),
     /// A builtin call with its arguments in the signature's order (left out ones are missing).
-    Call(Builtin, Vec<Expr>),
+    Call(
+        Builtin,
+        #[serde(deserialize_with = "depth::nested")] Vec<Expr>,
+    ),
     /// A binary operator.
-    Binary(BinaryOp, Box<Expr>, Box<Expr>),
+    Binary(
+        BinaryOp,
+        #[serde(deserialize_with = "depth::nested")] Box<Expr>,
+        #[serde(deserialize_with = "depth::nested")] Box<Expr>,
+    ),
     /// A unary operator.
-    Unary(UnaryOp, Box<Expr>),
+    Unary(
+        UnaryOp,
+        #[serde(deserialize_with = "depth::nested")] Box<Expr>,
+    ),
     /// A list literal.
-    List(Vec<Expr>),
+    List(#[serde(deserialize_with = "depth::nested")] Vec<Expr>),
 }
 
 /// Binary operators.
@@ -510,8 +527,10 @@ pub enum TemplateNode {
     /// `{% if %}` chains.
     If {
         /// Conditions and contents.
+        #[serde(deserialize_with = "depth::nested")]
         branches: Vec<(Expr, Vec<TemplateNode>)>,
         /// The `else` part.
+        #[serde(deserialize_with = "depth::nested")]
         otherwise: Vec<TemplateNode>,
     },
     /// `{% for x in list %}`: the item is [`Expr::Local`] at this depth.
@@ -521,6 +540,7 @@ pub enum TemplateNode {
         /// The loop variable's name (for messages).
         var: String,
         /// The repeated contents.
+        #[serde(deserialize_with = "depth::nested")]
         body: Vec<TemplateNode>,
     },
 }

@@ -119,8 +119,12 @@ pub fn equal(left: &Value, right: &Value) -> Result<bool, String> {
 pub fn compare(left: &Value, right: &Value) -> Result<Ordering, String> {
     Ok(match (left, right) {
         (Value::Int(a), Value::Int(b)) => a.cmp(b),
-        (Value::Int(a), Value::Decimal(b)) => (i128::from(*a) * i128::from(MICROS)).cmp(&i128::from(*b)),
-        (Value::Decimal(a), Value::Int(b)) => i128::from(*a).cmp(&(i128::from(*b) * i128::from(MICROS))),
+        (Value::Int(a), Value::Decimal(b)) => {
+            (i128::from(*a) * i128::from(MICROS)).cmp(&i128::from(*b))
+        }
+        (Value::Decimal(a), Value::Int(b)) => {
+            i128::from(*a).cmp(&(i128::from(*b) * i128::from(MICROS)))
+        }
         (Value::Decimal(a), Value::Decimal(b)) => a.cmp(b),
         (
             Value::Money {
@@ -268,7 +272,11 @@ fn arithmetic(op: BinaryOp, left: &Value, right: &Value) -> Result<Value, String
         }
         (Add | Sub, Value::Date(day), Value::Duration(seconds)) => {
             let days = i32::try_from(seconds / 86_400).map_err(|_| overflow())?;
-            let days = if op == Add { day.checked_add(days) } else { day.checked_sub(days) };
+            let days = if op == Add {
+                day.checked_add(days)
+            } else {
+                day.checked_sub(days)
+            };
             days.map(Value::Date).ok_or_else(overflow)
         }
         (Add, Value::Duration(seconds), Value::Date(day)) => {
@@ -276,18 +284,26 @@ fn arithmetic(op: BinaryOp, left: &Value, right: &Value) -> Result<Value, String
             day.checked_add(days).map(Value::Date).ok_or_else(overflow)
         }
         (Add | Sub, Value::DateTime(at), Value::Duration(seconds)) => {
-            let at = if op == Add { at.checked_add(*seconds) } else { at.checked_sub(*seconds) };
+            let at = if op == Add {
+                at.checked_add(*seconds)
+            } else {
+                at.checked_sub(*seconds)
+            };
             checked(at).map(Value::DateTime)
         }
         (Add, Value::Duration(seconds), Value::DateTime(at)) => {
             checked(at.checked_add(*seconds)).map(Value::DateTime)
         }
-        (Sub, Value::Date(a), Value::Date(b)) => {
-            Ok(Value::Duration(i64::from(*a - *b) * 86_400))
+        (Sub, Value::Date(a), Value::Date(b)) => Ok(Value::Duration(i64::from(*a - *b) * 86_400)),
+        (Sub, Value::DateTime(a), Value::DateTime(b)) => {
+            checked(a.checked_sub(*b)).map(Value::Duration)
         }
-        (Sub, Value::DateTime(a), Value::DateTime(b)) => checked(a.checked_sub(*b)).map(Value::Duration),
-        (Add, Value::Duration(a), Value::Duration(b)) => checked(a.checked_add(*b)).map(Value::Duration),
-        (Sub, Value::Duration(a), Value::Duration(b)) => checked(a.checked_sub(*b)).map(Value::Duration),
+        (Add, Value::Duration(a), Value::Duration(b)) => {
+            checked(a.checked_add(*b)).map(Value::Duration)
+        }
+        (Sub, Value::Duration(a), Value::Duration(b)) => {
+            checked(a.checked_sub(*b)).map(Value::Duration)
+        }
         (Mul, Value::Duration(d), Value::Int(n)) | (Mul, Value::Int(n), Value::Duration(d)) => {
             checked(d.checked_mul(*n)).map(Value::Duration)
         }

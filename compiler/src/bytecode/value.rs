@@ -66,9 +66,9 @@ pub enum Value {
     /// A length of time in seconds.
     Duration(i64),
     /// A list.
-    List(Arc<Vec<Value>>),
+    List(#[serde(deserialize_with = "super::depth::nested")] Arc<Vec<Value>>),
     /// A record or an event: fields by name, sorted by name.
-    Record(Arc<Record>),
+    Record(#[serde(deserialize_with = "super::depth::nested")] Arc<Record>),
 }
 
 /// The fields of a record, sorted by name (lookups are a binary search).

@@ -285,7 +285,10 @@ pub fn builtin_not_provided<'a>(
 ) -> Diagnostic {
     let diagnostic = Diagnostic::new(
         Code::BuiltinNotProvided,
-        format!("the runtime does not provide a builtin called `{}`", ident.name),
+        format!(
+            "the runtime does not provide a builtin called `{}`",
+            ident.name
+        ),
         Label::new(ident.span, "no function of the runtime has this name"),
     )
     .with_note("`builtin` declares a function the runtime implements; it cannot add new ones");

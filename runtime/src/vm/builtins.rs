@@ -85,7 +85,10 @@ pub fn call(builtin: Builtin, args: &[Value], env: &mut Env<'_>) -> Result<Value
         },
         Builtin::Date => match arg(0) {
             Value::Date(days) => Ok(Value::text(&locale::date(date_of(*days)?, env.locale))),
-            Value::DateTime(at) => Ok(Value::text(&locale::date(local_date(env, *at)?, env.locale))),
+            Value::DateTime(at) => Ok(Value::text(&locale::date(
+                local_date(env, *at)?,
+                env.locale,
+            ))),
             Value::Missing => Err("the date is not set".to_string()),
             other => Err(format!("`date` needs a date, not {}", other.type_name())),
         },
@@ -104,7 +107,10 @@ pub fn call(builtin: Builtin, args: &[Value], env: &mut Env<'_>) -> Result<Value
                 Ok(Value::text(&locale::time(time, env.locale)))
             }
             Value::Missing => Err("the time is not set".to_string()),
-            other => Err(format!("`time` needs a date and time, not {}", other.type_name())),
+            other => Err(format!(
+                "`time` needs a date and time, not {}",
+                other.type_name()
+            )),
         },
         Builtin::Upper => Ok(Value::text(&text_arg(arg(0), "text")?.to_uppercase())),
         Builtin::Lower => Ok(Value::text(&text_arg(arg(0), "text")?.to_lowercase())),
@@ -158,7 +164,11 @@ pub fn call(builtin: Builtin, args: &[Value], env: &mut Env<'_>) -> Result<Value
                 other => return Err(format!("needs a date, not {}", other.type_name())),
             };
             let days = (today - day).num_days();
-            Ok(Value::Int(if builtin == Builtin::DaysSince { days } else { -days }))
+            Ok(Value::Int(if builtin == Builtin::DaysSince {
+                days
+            } else {
+                -days
+            }))
         }
         Builtin::Today => Ok(Value::Date(local_date(env, env.now)?.num_days_from_ce())),
         Builtin::AddDays => match (arg(0), arg(1)) {
@@ -230,14 +240,19 @@ fn coupon(args: &[Value], env: &mut Env<'_>) -> Result<Value, String> {
             .iter()
             .map(|item| match item {
                 Value::Text(t) => Ok(t.to_string()),
-                other => Err(format!("`on:` lists product ids, not {}", other.type_name())),
+                other => Err(format!(
+                    "`on:` lists product ids, not {}",
+                    other.type_name()
+                )),
             })
             .collect::<Result<Vec<_>, _>>()?,
         Value::Missing => Vec::new(),
         _ => return Err("`on:` must be a list of product ids".to_string()),
     };
     let minimum = match arg(4) {
-        Value::Money { micros, currency } => Some(format!("{} {}", show_micros(*micros), currency.code())),
+        Value::Money { micros, currency } => {
+            Some(format!("{} {}", show_micros(*micros), currency.code()))
+        }
         _ => None,
     };
     let code = coupon_code(&seed, env.coupons.len());
@@ -260,7 +275,10 @@ fn coupon(args: &[Value], env: &mut Env<'_>) -> Result<Value, String> {
     });
     Ok(Value::record(Record::from_pairs([
         (Arc::from("code"), Value::text(&code)),
-        (Arc::from("percent"), percent.map_or(Value::Missing, Value::Int)),
+        (
+            Arc::from("percent"),
+            percent.map_or(Value::Missing, Value::Int),
+        ),
         (Arc::from("amount"), amount.unwrap_or(Value::Missing)),
         (Arc::from("expires"), Value::DateTime(expires)),
     ])))
@@ -297,7 +315,9 @@ pub fn print(value: &Value, env: &Env<'_>) -> Result<String, String> {
             journey_compiler::bytecode::disasm::duration(seconds.unsigned_abs())
         }
         Value::List(_) => return Err("a list cannot be printed; loop over it".to_string()),
-        Value::Record(_) => return Err("a record cannot be printed; print one of its fields".to_string()),
+        Value::Record(_) => {
+            return Err("a record cannot be printed; print one of its fields".to_string());
+        }
     })
 }
 

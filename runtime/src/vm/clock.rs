@@ -49,7 +49,21 @@ fn time_of(seconds: u32) -> Option<NaiveTime> {
 /// The first instant at or after `now` when the local clock shows `at` (seconds after
 /// midnight), on `weekday` (0 = Monday) if given.
 pub fn next_local_time(now: i64, tz: Tz, at: u32, weekday: Option<u8>) -> Option<i64> {
-    let today = local_now(tz, now)?.date();
+    next_local_time_after_days(now, tz, at, weekday, 0)
+}
+
+/// Like [`next_local_time`], but counting from the local date `days` days after today's:
+/// `wait 3 days` then `wait until 10:00` is 10:00 on the third day, whatever the hour now.
+pub fn next_local_time_after_days(
+    now: i64,
+    tz: Tz,
+    at: u32,
+    weekday: Option<u8>,
+    days: u32,
+) -> Option<i64> {
+    let today = local_now(tz, now)?
+        .date()
+        .checked_add_signed(Duration::days(i64::from(days)))?;
     let time = time_of(at)?;
     (0..=8).find_map(|offset| {
         let day = today.checked_add_signed(Duration::days(offset))?;
@@ -58,6 +72,21 @@ pub fn next_local_time(now: i64, tz: Tz, at: u32, weekday: Option<u8>) -> Option
         }
         resolve(tz, day.and_time(time)).filter(|instant| *instant >= now)
     })
+}
+
+/// `now` plus a duration. Whole days are calendar days in `tz`: the local time of day stays the
+/// same across a daylight-saving change (`wait 7 days` from 10:00 ends at 10:00). Other lengths
+/// are exact.
+pub fn add(now: i64, seconds: u64, tz: Tz) -> i64 {
+    let exact = now.saturating_add(i64::try_from(seconds).unwrap_or(i64::MAX));
+    if seconds == 0 || !seconds.is_multiple_of(86_400) {
+        return exact;
+    }
+    let days = i64::try_from(seconds / 86_400).unwrap_or(i64::MAX);
+    local_now(tz, now)
+        .and_then(|local| local.checked_add_signed(Duration::days(days)))
+        .and_then(|later| resolve(tz, later))
+        .unwrap_or(exact)
 }
 
 /// If `now` falls in the quiet period `from`–`to` (local, possibly over midnight), when it ends.
@@ -156,6 +185,20 @@ mod tests {
         let end = quiet_until(early, rome, 21 * 3600, 8 * 3600).unwrap();
         assert_eq!(show(rome, end), "2026-11-26 08:00 CET");
         assert_eq!(quiet_until(now, rome, 21 * 3600, 8 * 3600), None);
+    }
+
+    #[test]
+    fn whole_days_keep_the_local_time_across_dst() {
+        let rome = zone("Europe/Rome").unwrap();
+        let now = at(rome, 2026, 10, 22, 10, 0);
+        assert_eq!(
+            show(rome, add(now, 7 * 86_400, rome)),
+            "2026-10-29 10:00 CET"
+        );
+        assert_eq!(show(rome, add(now, 3600, rome)), "2026-10-22 11:00 CEST");
+        let evening = at(rome, 2026, 11, 23, 15, 0);
+        let next = next_local_time_after_days(evening, rome, 10 * 3600, None, 3).unwrap();
+        assert_eq!(show(rome, next), "2026-11-26 10:00 CET");
     }
 
     #[test]

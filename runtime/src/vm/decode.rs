@@ -45,7 +45,11 @@ pub fn record(
 ) -> Result<Value, DecodeError> {
     let serde_json::Value::Object(object) = json else {
         return Err(DecodeError {
-            field: if path.is_empty() { "(data)".to_string() } else { path.to_string() },
+            field: if path.is_empty() {
+                "(data)".to_string()
+            } else {
+                path.to_string()
+            },
             expected: format!("an object with the fields of `{}`", schema.name),
             found: describe(json),
         });
@@ -62,30 +66,36 @@ pub fn record(
     Ok(Value::record(Record { fields }))
 }
 
-/// Decodes some attributes of a record (a profile update): only the fields given.
+/// Decodes some attributes of a record (a profile update): only the fields given. Attributes
+/// that fit are returned with the problems of those that do not, so one bad attribute does not
+/// hold back the others.
 pub fn partial(
     schemas: &[Schema],
     schema: &Schema,
     object: &serde_json::Map<String, serde_json::Value>,
-) -> Result<Vec<(Arc<str>, Value)>, DecodeError> {
+) -> (Vec<(Arc<str>, Value)>, Vec<DecodeError>) {
     let mut out = Vec::new();
+    let mut problems = Vec::new();
     for (name, json) in object {
         let Some((field, ty)) = schema.fields.iter().find(|(f, _)| f.as_ref() == name) else {
-            return Err(DecodeError {
+            problems.push(DecodeError {
                 field: name.clone(),
                 expected: format!("an attribute of `{}`", schema.name),
                 found: "an unknown attribute".to_string(),
             });
+            continue;
         };
         // An attribute may always be cleared in an update; reading it is checked by the journeys.
-        let value = if json.is_null() {
-            Value::Missing
-        } else {
-            decode(schemas, ty, json, name)?
-        };
-        out.push((field.clone(), value));
+        if json.is_null() {
+            out.push((field.clone(), Value::Missing));
+            continue;
+        }
+        match decode(schemas, ty, json, name) {
+            Ok(value) => out.push((field.clone(), value)),
+            Err(error) => problems.push(error),
+        }
     }
-    Ok(out)
+    (out, problems)
 }
 
 fn join(path: &str, name: &str) -> String {
@@ -124,9 +134,10 @@ fn expected(schemas: &[Schema], ty: &FieldType) -> String {
         FieldType::Email => "an email address".to_string(),
         FieldType::Url => "a web address (http:// or https://)".to_string(),
         FieldType::List(inner) => format!("a list of {}", expected(schemas, inner)),
-        FieldType::Record(idx) => schemas
-            .get(*idx as usize)
-            .map_or_else(|| "an object".to_string(), |s| format!("a `{}` object", s.name)),
+        FieldType::Record(idx) => schemas.get(*idx as usize).map_or_else(
+            || "an object".to_string(),
+            |s| format!("a `{}` object", s.name),
+        ),
         FieldType::Optional(inner) => expected(schemas, inner),
         FieldType::Any => "a value".to_string(),
     }
@@ -159,7 +170,11 @@ pub fn decode(
             let valid = s.split_once('@').is_some_and(|(local, domain)| {
                 !local.is_empty() && domain.contains('.') && !s.contains(char::is_whitespace)
             });
-            if valid { Ok(Value::text(s)) } else { Err(fail()) }
+            if valid {
+                Ok(Value::text(s))
+            } else {
+                Err(fail())
+            }
         }
         (FieldType::Url, J::String(s)) => {
             if (s.starts_with("https://") || s.starts_with("http://"))
@@ -223,7 +238,10 @@ pub fn money_text(text: &str) -> Option<Value> {
     let text = text.trim();
     let symbols = [("€", "EUR"), ("$", "USD"), ("£", "GBP"), ("¥", "JPY")];
     for (symbol, code) in symbols {
-        if let Some(rest) = text.strip_prefix(symbol).or_else(|| text.strip_suffix(symbol)) {
+        if let Some(rest) = text
+            .strip_prefix(symbol)
+            .or_else(|| text.strip_suffix(symbol))
+        {
             return Some(Value::Money {
                 micros: parse_micros(rest.trim())?,
                 currency: Currency::parse(code)?,
@@ -283,7 +301,9 @@ pub fn to_json(value: &Value) -> serde_json::Value {
                 .map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
                 .unwrap_or_default(),
         ),
-        Value::Time(seconds) => J::String(format!("{:02}:{:02}", seconds / 3600, seconds % 3600 / 60)),
+        Value::Time(seconds) => {
+            J::String(format!("{:02}:{:02}", seconds / 3600, seconds % 3600 / 60))
+        }
         Value::Duration(seconds) => J::from(*seconds),
         Value::List(items) => J::Array(items.iter().map(to_json).collect()),
         Value::Record(record) => J::Object(

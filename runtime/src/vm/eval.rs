@@ -65,15 +65,17 @@ impl Env<'_> {
             Expr::Const(value) => Ok(value.clone()),
             Expr::Customer => Ok(Value::Record(std::sync::Arc::new(self.profile.clone()))),
             Expr::Shop => Ok(self.shop.clone()),
-            Expr::UnsubscribeUrl => Ok(self
-                .unsubscribe_url
-                .map_or(Value::Missing, Value::text)),
+            Expr::UnsubscribeUrl => Ok(self.unsubscribe_url.map_or(Value::Missing, Value::text)),
             Expr::It => self
                 .it
                 .cloned()
                 .ok_or_else(|| EvalError::new("`it` is only known in a `where` condition")),
             Expr::Slot(idx) => Ok(self.slots.get(*idx as usize).cloned().unwrap_or_default()),
-            Expr::Local(depth) => Ok(self.locals.get(*depth as usize).cloned().unwrap_or_default()),
+            Expr::Local(depth) => Ok(self
+                .locals
+                .get(*depth as usize)
+                .cloned()
+                .unwrap_or_default()),
             Expr::Field(base, name) => {
                 // `customer.x` reads the profile without copying it.
                 if matches!(base.as_ref(), Expr::Customer) {

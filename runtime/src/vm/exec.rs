@@ -8,9 +8,7 @@ use sha2::{Digest, Sha256};
 use super::Environment;
 use super::builtins::{CouponSeed, print};
 use super::clock;
-use super::effect::{
-    Decision, DecisionKind, Effect, ExitReason, Message, RuntimeError, TimerId,
-};
+use super::effect::{Decision, DecisionKind, Effect, ExitReason, Message, RuntimeError, TimerId};
 use super::eval::{Env, EvalError};
 use super::message;
 use super::state::{Instance, Status};
@@ -82,7 +80,13 @@ impl Runner<'_> {
     }
 
     /// Records a decision.
-    pub fn decide(&mut self, instance: Option<u32>, step: Option<u32>, kind: DecisionKind, why: String) {
+    pub fn decide(
+        &mut self,
+        instance: Option<u32>,
+        step: Option<u32>,
+        kind: DecisionKind,
+        why: String,
+    ) {
         let step = step.map(|s| self.step_label(s));
         self.effects.push(Effect::Decision(Decision {
             journey: self.journey().to_string(),
@@ -173,7 +177,11 @@ impl Runner<'_> {
             .program
             .goals
             .iter()
-            .map(|g| instance.entered_at.saturating_add(i64::try_from(g.within).unwrap_or(i64::MAX)))
+            .map(|g| {
+                instance
+                    .entered_at
+                    .saturating_add(i64::try_from(g.within).unwrap_or(i64::MAX))
+            })
             .max()
             .unwrap_or(self.now);
         instance.status = Status::Ended { until };
@@ -214,7 +222,11 @@ impl Runner<'_> {
                     None,
                     EvalError::new("the journey ran too many steps at once and was stopped"),
                 );
-                self.end(instance, ExitReason::Error, "stopped: runaway journey".to_string());
+                self.end(
+                    instance,
+                    ExitReason::Error,
+                    "stopped: runaway journey".to_string(),
+                );
                 return;
             }
             budget -= 1;
@@ -226,7 +238,11 @@ impl Runner<'_> {
                     None,
                     EvalError::new(format!("the program has no instruction {}", instance.pc)),
                 );
-                self.end(instance, ExitReason::Error, "stopped: corrupt program".to_string());
+                self.end(
+                    instance,
+                    ExitReason::Error,
+                    "stopped: corrupt program".to_string(),
+                );
                 return;
             };
             match instr {
@@ -244,9 +260,7 @@ impl Runner<'_> {
                     SendOutcome::Failed => return,
                 },
                 Instr::Wait { seconds, .. } => {
-                    let until = self
-                        .now
-                        .saturating_add(i64::try_from(*seconds).unwrap_or(i64::MAX));
+                    let until = clock::add(self.now, *seconds, zone);
                     instance.pc += 1;
                     instance.status = Status::Sleeping { until };
                     self.set_timer(instance, until);
@@ -254,6 +268,7 @@ impl Runner<'_> {
                 }
                 Instr::WaitUntil {
                     step,
+                    days,
                     weekday,
                     at,
                     zone: fixed,
@@ -262,7 +277,7 @@ impl Runner<'_> {
                         Some(name) => clock::zone(name).unwrap_or(zone),
                         None => zone,
                     };
-                    match clock::next_local_time(self.now, tz, *at, *weekday) {
+                    match clock::next_local_time_after_days(self.now, tz, *at, *weekday, *days) {
                         Some(until) => {
                             instance.pc += 1;
                             if until <= self.now {
@@ -279,7 +294,11 @@ impl Runner<'_> {
                                 None,
                                 EvalError::new("the local time to wait for is out of range"),
                             );
-                            self.end(instance, ExitReason::Error, "stopped: wait until failed".to_string());
+                            self.end(
+                                instance,
+                                ExitReason::Error,
+                                "stopped: wait until failed".to_string(),
+                            );
                             return;
                         }
                     }
@@ -302,7 +321,8 @@ impl Runner<'_> {
                             let accepted = match &arm.event.condition {
                                 None => true,
                                 Some(condition) => {
-                                    let mut env = self.env(&instance.slots, Some(data), zone, &locale);
+                                    let mut env =
+                                        self.env(&instance.slots, Some(data), zone, &locale);
                                     env.condition(condition).unwrap_or(false)
                                 }
                             };
@@ -330,10 +350,7 @@ impl Runner<'_> {
                         instance.pc = arm.target;
                         continue;
                     }
-                    let until = timeout.map(|(seconds, _)| {
-                        self.now
-                            .saturating_add(i64::try_from(seconds).unwrap_or(i64::MAX))
-                    });
+                    let until = timeout.map(|(seconds, _)| clock::add(self.now, seconds, zone));
                     instance.status = Status::Waiting { until };
                     if let Some(until) = until {
                         self.set_timer(instance, until);
@@ -353,16 +370,30 @@ impl Runner<'_> {
                     let result = env.condition(condition);
                     match result {
                         Ok(true) => {
-                            self.decide(Some(instance.id), Some(*step), DecisionKind::Branch, format!("`{shown}` is true"));
+                            self.decide(
+                                Some(instance.id),
+                                Some(*step),
+                                DecisionKind::Branch,
+                                format!("`{shown}` is true"),
+                            );
                             instance.pc += 1;
                         }
                         Ok(false) => {
-                            self.decide(Some(instance.id), Some(*step), DecisionKind::Branch, format!("`{shown}` is false"));
+                            self.decide(
+                                Some(instance.id),
+                                Some(*step),
+                                DecisionKind::Branch,
+                                format!("`{shown}` is false"),
+                            );
                             instance.pc = *otherwise;
                         }
                         Err(error) => {
                             self.error(Some(instance.id), Some(*step), None, error);
-                            self.end(instance, ExitReason::Error, "stopped: a condition could not be evaluated".to_string());
+                            self.end(
+                                instance,
+                                ExitReason::Error,
+                                "stopped: a condition could not be evaluated".to_string(),
+                            );
                             return;
                         }
                     }
@@ -390,9 +421,19 @@ impl Runner<'_> {
                             instance.pc = *target;
                         }
                         _ => {
-                            self.decide(Some(instance.id), Some(*step), DecisionKind::Split, format!("{why} (holdout)"));
+                            self.decide(
+                                Some(instance.id),
+                                Some(*step),
+                                DecisionKind::Split,
+                                format!("{why} (holdout)"),
+                            );
                             instance.holdout = true;
-                            self.end(instance, ExitReason::Holdout, "holdout group: nothing is sent, goals are still counted".to_string());
+                            self.end(
+                                instance,
+                                ExitReason::Holdout,
+                                "holdout group: nothing is sent, goals are still counted"
+                                    .to_string(),
+                            );
                             return;
                         }
                     }
@@ -405,7 +446,8 @@ impl Runner<'_> {
                     let mut env = self.env(&instance.slots, None, zone, &locale);
                     match env.eval(value) {
                         Ok(result) => {
-                            let shown = print(&result, &env).unwrap_or_else(|_| "(not set)".to_string());
+                            let shown =
+                                print(&result, &env).unwrap_or_else(|_| "(not set)".to_string());
                             self.profile.set(attribute.clone(), result.clone());
                             self.effects.push(Effect::SetProfile {
                                 journey: program.journey.clone(),
@@ -417,15 +459,19 @@ impl Runner<'_> {
                         }
                         Err(error) => {
                             self.error(Some(instance.id), Some(*step), None, error);
-                            self.end(instance, ExitReason::Error, "stopped: a value could not be computed".to_string());
+                            self.end(
+                                instance,
+                                ExitReason::Error,
+                                "stopped: a value could not be computed".to_string(),
+                            );
                             return;
                         }
                     }
                 }
                 Instr::Goal { step, goal, within } => {
                     let elapsed = self.now.saturating_sub(instance.entered_at);
-                    let in_window = within
-                        .is_none_or(|w| elapsed <= i64::try_from(w).unwrap_or(i64::MAX));
+                    let in_window =
+                        within.is_none_or(|w| elapsed <= i64::try_from(w).unwrap_or(i64::MAX));
                     let bit = 1u32 << (*goal % 32);
                     if in_window && instance.goals & bit == 0 {
                         instance.goals |= bit;
@@ -442,11 +488,19 @@ impl Runner<'_> {
                 }
                 Instr::Exit { step } => {
                     let _ = step;
-                    self.end(instance, ExitReason::ExitStep, "reached an `exit` step".to_string());
+                    self.end(
+                        instance,
+                        ExitReason::ExitStep,
+                        "reached an `exit` step".to_string(),
+                    );
                     return;
                 }
                 Instr::End => {
-                    self.end(instance, ExitReason::Completed, "reached the end of the journey".to_string());
+                    self.end(
+                        instance,
+                        ExitReason::Completed,
+                        "reached the end of the journey".to_string(),
+                    );
                     return;
                 }
             }
@@ -480,8 +534,17 @@ impl Runner<'_> {
     ) -> SendOutcome {
         let program = self.program;
         let Some(template) = program.templates.get(template_idx as usize) else {
-            self.error(Some(instance.id), Some(step), None, EvalError::new("the program has no such template"));
-            self.end(instance, ExitReason::Error, "stopped: corrupt program".to_string());
+            self.error(
+                Some(instance.id),
+                Some(step),
+                None,
+                EvalError::new("the program has no such template"),
+            );
+            self.end(
+                instance,
+                ExitReason::Error,
+                "stopped: corrupt program".to_string(),
+            );
             return SendOutcome::Failed;
         };
         let marketing = template.category == Category::Marketing;
@@ -499,7 +562,10 @@ impl Runner<'_> {
                         Some(instance.id),
                         Some(step),
                         DecisionKind::Skipped,
-                        format!("`{}` not sent: the customer has no `{field}`", template.name),
+                        format!(
+                            "`{}` not sent: the customer has no `{field}`",
+                            template.name
+                        ),
                     );
                     return SendOutcome::Continue;
                 }
@@ -565,9 +631,19 @@ impl Runner<'_> {
             Ok(rendered) => rendered,
             Err(failure) => {
                 let mut error = failure.error;
-                error.message = format!("in the {} of `{}`: {}", failure.part, template.name, error.message);
+                error.message = format!(
+                    "in the {} of `{}`: {}",
+                    failure.part, template.name, error.message
+                );
                 self.error(Some(instance.id), Some(step), Some(&template.name), error);
-                self.end(instance, ExitReason::Error, format!("stopped: `{}` could not be rendered, nothing was sent", template.name));
+                self.end(
+                    instance,
+                    ExitReason::Error,
+                    format!(
+                        "stopped: `{}` could not be rendered, nothing was sent",
+                        template.name
+                    ),
+                );
                 return SendOutcome::Failed;
             }
         };
@@ -580,9 +656,19 @@ impl Runner<'_> {
         } else {
             "transactional: sent at once (policies do not apply)".to_string()
         };
-        self.decide(Some(instance.id), Some(step), DecisionKind::Sent, format!("`{}` sent; {why}", template.name));
+        self.decide(
+            Some(instance.id),
+            Some(step),
+            DecisionKind::Sent,
+            format!("`{}` sent; {why}", template.name),
+        );
         self.effects.push(Effect::Send(Box::new(Message {
-            message_id: message_id(self.customer, &program.journey, instance, &self.env.message_domain),
+            message_id: message_id(
+                self.customer,
+                &program.journey,
+                instance,
+                &self.env.message_domain,
+            ),
             journey: program.journey.clone(),
             instance: instance.id,
             step: self.step_label(step),
@@ -620,7 +706,8 @@ impl Runner<'_> {
                     Some(step),
                     DecisionKind::Deferred,
                     format!(
-                        "`{template}` held: quiet hours {:02}:{:02}–{:02}:{:02} ({}) of policy marketing",
+                        "`{template}` held until {}: quiet hours {:02}:{:02}–{:02}:{:02} ({}) of policy marketing",
+                        local_time(until, tz),
                         quiet.from / 3600,
                         quiet.from % 3600 / 60,
                         quiet.to / 3600,
@@ -632,7 +719,9 @@ impl Runner<'_> {
             }
         }
         let longest = policy.caps.iter().map(|c| c.window).max().unwrap_or(0);
-        let horizon = self.now.saturating_sub(i64::try_from(longest).unwrap_or(i64::MAX));
+        let horizon = self
+            .now
+            .saturating_sub(i64::try_from(longest).unwrap_or(i64::MAX));
         self.marketing_sends.retain(|at| *at > horizon);
         for cap in &policy.caps {
             let window = i64::try_from(cap.window).unwrap_or(i64::MAX);
@@ -653,16 +742,42 @@ impl Runner<'_> {
                 if cap.defer {
                     // It may go once enough of those leave the window.
                     let idx = recent.len() - cap.count as usize;
-                    let until = recent.get(idx).copied().unwrap_or(self.now).saturating_add(window) + 1;
-                    self.decide(Some(instance.id), Some(step), DecisionKind::Deferred, format!("`{template}` held: {rule}"));
+                    let until = recent
+                        .get(idx)
+                        .copied()
+                        .unwrap_or(self.now)
+                        .saturating_add(window);
+                    self.decide(
+                        Some(instance.id),
+                        Some(step),
+                        DecisionKind::Deferred,
+                        format!(
+                            "`{template}` held until {}: {rule}",
+                            local_time(until, zone)
+                        ),
+                    );
                     return Some(SendOutcome::Sleep(until));
                 }
-                self.decide(Some(instance.id), Some(step), DecisionKind::Skipped, format!("`{template}` skipped: {rule}"));
+                self.decide(
+                    Some(instance.id),
+                    Some(step),
+                    DecisionKind::Skipped,
+                    format!("`{template}` skipped: {rule}"),
+                );
                 return Some(SendOutcome::Continue);
             }
         }
         None
     }
+}
+
+/// An instant as local time, `2026-11-24 08:00`, for decision reasons.
+fn local_time(at: i64, tz: Tz) -> String {
+    use chrono::TimeZone;
+    tz.timestamp_opt(at, 0).single().map_or_else(
+        || at.to_string(),
+        |d| d.format("%Y-%m-%d %H:%M").to_string(),
+    )
 }
 
 /// The split bucket of a customer at a split step: 0..10,000, from a hash of the customer id,

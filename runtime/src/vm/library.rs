@@ -66,7 +66,9 @@ impl Library {
                     to: hash,
                 },
             };
-            self.programs.entry(hash.0).or_insert_with(|| Arc::new(program));
+            self.programs
+                .entry(hash.0)
+                .or_insert_with(|| Arc::new(program));
             next.insert(name.clone(), hash.0);
             outcome.push((name, result));
         }
@@ -109,6 +111,8 @@ impl Library {
 
     /// The customer schema.
     pub fn customer_schema(&self) -> Option<&Schema> {
-        self.schemas.iter().find(|s| !s.is_event && s.name == "customer")
+        self.schemas
+            .iter()
+            .find(|s| !s.is_event && s.name == "customer")
     }
 }

@@ -58,11 +58,15 @@ pub fn render(
         move |error: EvalError| RenderError { part: name, error }
     };
     let subject = match &template.subject {
-        Some(nodes) => Some(one_line(&text(nodes, env, Escape::Plain).map_err(part("subject"))?)),
+        Some(nodes) => Some(one_line(
+            &text(nodes, env, Escape::Plain).map_err(part("subject"))?,
+        )),
         None => None,
     };
     let preheader = match &template.preheader {
-        Some(nodes) => Some(one_line(&text(nodes, env, Escape::Plain).map_err(part("preheader"))?)),
+        Some(nodes) => Some(one_line(
+            &text(nodes, env, Escape::Plain).map_err(part("preheader"))?,
+        )),
         None => None,
     };
     let Some((format, body)) = &template.body else {

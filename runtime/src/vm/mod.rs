@@ -72,7 +72,10 @@ impl Environment {
                 }
             })
             .collect();
-        format!("{}/{encoded}/{token}", self.unsubscribe_base.trim_end_matches('/'))
+        format!(
+            "{}/{encoded}/{token}",
+            self.unsubscribe_base.trim_end_matches('/')
+        )
     }
 }
 
@@ -158,7 +161,13 @@ fn global_error(message: String, field: Option<String>) -> Effect {
 const KEPT_EVENTS: usize = 16;
 
 impl Vm<'_> {
-    fn runner<'r>(&'r mut self, program: &'r Program) -> (Runner<'r>, &'r mut std::collections::BTreeMap<String, Membership>) {
+    fn runner<'r>(
+        &'r mut self,
+        program: &'r Program,
+    ) -> (
+        Runner<'r>,
+        &'r mut std::collections::BTreeMap<String, Membership>,
+    ) {
         let CustomerState {
             id,
             profile,
@@ -362,9 +371,12 @@ impl Vm<'_> {
     ) {
         if let Some(condition) = &trigger.condition {
             let mut effects = Vec::new();
-            let (zone, locale) = zone_and_locale(&self.state.profile, &program.journey, &mut effects);
+            let (zone, locale) =
+                zone_and_locale(&self.state.profile, &program.journey, &mut effects);
             let (mut runner, _) = self.runner(program);
-            let accepted = runner.env(&[], Some(data), zone, &locale).condition(condition);
+            let accepted = runner
+                .env(&[], Some(data), zone, &locale)
+                .condition(condition);
             match accepted {
                 Ok(true) => {}
                 Ok(false) => return,
@@ -378,7 +390,12 @@ impl Vm<'_> {
         if let Some(slot) = trigger.slot.and_then(|s| slots.get_mut(s as usize)) {
             *slot = data.clone();
         }
-        self.enter(hash, program, slots, &format!("`{}` arrived", trigger.event));
+        self.enter(
+            hash,
+            program,
+            slots,
+            &format!("`{}` arrived", trigger.event),
+        );
     }
 
     /// Applies the entry rules and exclusive groups; creates and runs an instance if allowed.
@@ -386,6 +403,7 @@ impl Vm<'_> {
         let now = self.now;
         let journey = program.journey.clone();
         let library = self.library;
+        let quiet = matches!(program.trigger, Trigger::Schedule { .. });
         // Exclusive groups: not while in another journey of the group.
         if let Some(group) = &program.exclusive {
             let busy = self.state.journeys.iter().find_map(|(name, membership)| {
@@ -401,6 +419,10 @@ impl Vm<'_> {
                     .map(|_| name.clone())
             });
             if let Some(other) = busy {
+                // A schedule asks every day: refusals that repeat are not worth a log line.
+                if quiet && other == journey {
+                    return;
+                }
                 let (mut runner, _) = self.runner(program);
                 runner.decide(
                     None,
@@ -421,7 +443,7 @@ impl Vm<'_> {
                 Some("`once`: the customer entered before".to_string())
             }
             EntryRule::AgainAfter(seconds) => membership.last_entry.and_then(|last| {
-                let again = last.saturating_add(i64::try_from(*seconds).unwrap_or(i64::MAX));
+                let again = clock::add(last, *seconds, zone);
                 (now < again).then(|| {
                     format!(
                         "`again after {}`: the customer entered less than that ago",
@@ -439,7 +461,9 @@ impl Vm<'_> {
                 let result = env.eval(expr);
                 drop(env);
                 match result {
-                    Ok(value) => Some((shown, journey_compiler::bytecode::disasm::constant(&value))),
+                    Ok(value) => {
+                        Some((shown, journey_compiler::bytecode::disasm::constant(&value)))
+                    }
                     Err(error) => {
                         runner.error(None, None, None, error);
                         return;
@@ -459,12 +483,22 @@ impl Vm<'_> {
             })
         });
         if let Some(why) = refusal {
+            if quiet {
+                return;
+            }
             let (mut runner, _) = self.runner(program);
-            runner.decide(None, None, DecisionKind::NotEntered, format!("{cause}, but {why}"));
+            runner.decide(
+                None,
+                None,
+                DecisionKind::NotEntered,
+                format!("{cause}, but {why}"),
+            );
             return;
         }
         if let Some((_, key)) = key
-            && let Err(pos) = membership.keys.binary_search_by(|k| k.as_ref().cmp(key.as_str()))
+            && let Err(pos) = membership
+                .keys
+                .binary_search_by(|k| k.as_ref().cmp(key.as_str()))
         {
             membership.keys.insert(pos, Arc::from(key.as_str()));
         }
@@ -536,7 +570,10 @@ impl Vm<'_> {
             return;
         };
         let (mut runner, journeys) = self.runner(program);
-        let Some(instance) = journeys.get_mut(journey).and_then(|m| m.instances.get_mut(idx)) else {
+        let Some(instance) = journeys
+            .get_mut(journey)
+            .and_then(|m| m.instances.get_mut(idx))
+        else {
             return;
         };
         if instance.timer != seq {
@@ -575,7 +612,10 @@ impl Vm<'_> {
         let Some((hash, program)) = library.current(journey) else {
             return;
         };
-        let Trigger::Schedule { condition, cron, .. } = &program.trigger else {
+        let Trigger::Schedule {
+            condition, cron, ..
+        } = &program.trigger
+        else {
             return;
         };
         if let Some(condition) = condition {
@@ -600,7 +640,10 @@ impl Vm<'_> {
         let Some((hash, program)) = library.current(journey) else {
             return;
         };
-        let Trigger::Date { attribute, zone, .. } = &program.trigger else {
+        let Trigger::Date {
+            attribute, zone, ..
+        } = &program.trigger
+        else {
             return;
         };
         if let Some(membership) = self.state.journeys.get_mut(journey) {
@@ -617,13 +660,20 @@ impl Vm<'_> {
             .unwrap_or(customer_zone);
         let (Some(day), Some(today)) = (
             NaiveDate::from_num_days_from_ce_opt(days),
-            tz.timestamp_opt(self.now, 0).single().map(|d| d.date_naive()),
+            tz.timestamp_opt(self.now, 0)
+                .single()
+                .map(|d| d.date_naive()),
         ) else {
             return;
         };
         if builtins::is_anniversary(day, today) {
             let slots = vec![Value::Missing; program.slots.len()];
-            self.enter(hash, program, slots, &format!("today is the anniversary of `customer.{attribute}`"));
+            self.enter(
+                hash,
+                program,
+                slots,
+                &format!("today is the anniversary of `customer.{attribute}`"),
+            );
         }
     }
 
@@ -631,16 +681,15 @@ impl Vm<'_> {
         let Some(schema) = self.library.customer_schema() else {
             return;
         };
-        match decode::partial(self.library.schemas(), schema, update) {
-            Ok(fields) => {
-                for (name, value) in fields {
-                    self.state.profile.set(name, value);
-                }
-            }
-            Err(error) => self.effects.push(global_error(
-                format!("the profile update was not applied: {error}"),
+        let (fields, problems) = decode::partial(self.library.schemas(), schema, update);
+        for (name, value) in fields {
+            self.state.profile.set(name, value);
+        }
+        for error in problems {
+            self.effects.push(global_error(
+                format!("a profile attribute was not updated: {error}"),
                 Some(format!("customer.{}", error.field)),
-            )),
+            ));
         }
     }
 
@@ -651,12 +700,19 @@ impl Vm<'_> {
         let library = self.library;
         for (hash, program) in library.current_programs() {
             match &program.trigger {
-                Trigger::Date { attribute, at, zone } => {
+                Trigger::Date {
+                    attribute,
+                    at,
+                    zone,
+                } => {
                     let next = match self.state.profile.get(attribute) {
                         Some(Value::Date(days)) => {
                             let mut effects = Vec::new();
-                            let (customer_zone, _) =
-                                zone_and_locale(&self.state.profile, &program.journey, &mut effects);
+                            let (customer_zone, _) = zone_and_locale(
+                                &self.state.profile,
+                                &program.journey,
+                                &mut effects,
+                            );
                             let tz = zone
                                 .as_ref()
                                 .and_then(|z| clock::zone(z).ok())
@@ -691,7 +747,8 @@ impl Vm<'_> {
                         continue;
                     };
                     let mut effects = Vec::new();
-                    let (zone, locale) = zone_and_locale(&self.state.profile, &program.journey, &mut effects);
+                    let (zone, locale) =
+                        zone_and_locale(&self.state.profile, &program.journey, &mut effects);
                     let (runner, _) = self.runner(program);
                     let inside = runner
                         .env(&[], None, zone, &locale)
@@ -710,7 +767,12 @@ impl Vm<'_> {
                             .in_segment = inside;
                         if inside {
                             let slots = vec![Value::Missing; program.slots.len()];
-                            self.enter(hash, program, slots, &format!("entered segment `{}`", segment.name));
+                            self.enter(
+                                hash,
+                                program,
+                                slots,
+                                &format!("entered segment `{}`", segment.name),
+                            );
                         }
                     }
                 }
