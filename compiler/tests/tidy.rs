@@ -148,3 +148,42 @@ fn the_compiler_does_no_io_and_reads_no_clock() {
         }
     }
 }
+
+#[test]
+fn the_vm_and_the_simulator_are_pure() {
+    let mut files = Vec::new();
+    for dir in ["runtime/src/vm", "runtime/src/render"] {
+        rust_files(&repo().join(dir), &mut files);
+    }
+    for file in [
+        "simulate.rs",
+        "scenario.rs",
+        "testing.rs",
+        "timeline.rs",
+    ] {
+        files.push(repo().join("runtime/src").join(file));
+    }
+    let forbidden = [
+        "std::fs",
+        "std::net",
+        "std::env",
+        "tokio",
+        "sled",
+        "axum",
+        "lettre",
+        "now()",
+        "Instant",
+        "SystemTime",
+        "rand::",
+    ];
+    for file in files {
+        let text = std::fs::read_to_string(&file).unwrap();
+        for word in forbidden {
+            assert!(
+                !text.contains(word),
+                "{} mentions `{word}`: the VM is a pure function of its inputs",
+                file.display()
+            );
+        }
+    }
+}

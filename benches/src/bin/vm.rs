@@ -73,20 +73,20 @@ fn library(only: Option<&[&str]>) -> Library {
 /// messages are rendered; without, every send is decided and skipped for want of an address.
 fn profile(i: usize, contact: bool) -> Map<String, Json> {
     let mut profile = json!({
-        "first_name": if i % 2 == 0 { "Giulia" } else { "Marco" },
+        "first_name": if i.is_multiple_of(2) { "Giulia" } else { "Marco" },
         "last_name": "Rossi",
         "time_zone": "Europe/Rome",
         "locale": "it-IT",
-        "orders_count": if i % 3 == 0 { 1 } else { 3 },
+        "orders_count": if i.is_multiple_of(3) { 1 } else { 3 },
         "total_spent": "184.50 EUR",
         "points": (i * 37) % 600,
-        "email_consent": i % 4 != 0,
-        "sms_consent": i % 5 == 0,
+        "email_consent": !i.is_multiple_of(4),
+        "sms_consent": i.is_multiple_of(5),
         "last_order_date": "2026-09-01",
     });
     if contact && let Some(object) = profile.as_object_mut() {
         object.insert("email".into(), json!(format!("cliente{i}@example.it")));
-        if i % 5 == 0 {
+        if i.is_multiple_of(5) {
             object.insert("phone".into(), json!(format!("+39333{i:07}")));
         }
     }
@@ -186,11 +186,11 @@ fn life(i: usize, customer: &str, t0: i64) -> Vec<(i64, Input)> {
         event(customer, n, name, at, data)
     };
     let mut events = Vec::new();
-    let first = i % 3 == 0;
-    if i % 10 == 0 {
+    let first = i.is_multiple_of(3);
+    if i.is_multiple_of(10) {
         events.push(next("subscribed", t0 - DAY, json!({ "source": "footer" })));
     }
-    if i % 2 == 0 {
+    if i.is_multiple_of(2) {
         events.push(next(
             "cart_abandoned",
             t0 - 2 * HOUR,
@@ -205,7 +205,7 @@ fn life(i: usize, customer: &str, t0: i64) -> Vec<(i64, Input)> {
         t0 + DAY,
         order_shipped(&order, t0 + DAY),
     ));
-    if i % 7 == 0 {
+    if i.is_multiple_of(7) {
         events.push(next(
             "support_request",
             t0 + 2 * DAY,
@@ -282,10 +282,7 @@ fn drive(
     let profile = Input::Profile(customer.profile.clone());
     let mut next_event = 0;
     let mut pending: Option<(i64, Input)> = Some((first_at, profile));
-    loop {
-        let Some((now, input)) = pending.take() else {
-            break;
-        };
+    while let Some((now, input)) = pending.take() {
         if now > until {
             break;
         }
@@ -458,7 +455,7 @@ fn rendering(env: &Environment, count: usize, runs: usize) {
                 .state;
                 let mut n = 0;
                 let order = format!("A-{i}");
-                let mut events = post_purchase(&c.id, &order, t0, i % 3 == 0, &mut n);
+                let mut events = post_purchase(&c.id, &order, t0, i.is_multiple_of(3), &mut n);
                 events.truncate(2);
                 (state, events)
             })
@@ -554,7 +551,7 @@ fn many_customers(library: &Library, env: &Environment, count: usize) {
         let id = format!("c{i:06}");
         let t0 = START + (i as i64 * DAY) / count.max(1) as i64;
         let mut n = 0;
-        let events = post_purchase(&id, &format!("A-{i}"), t0, i % 3 == 0, &mut n);
+        let events = post_purchase(&id, &format!("A-{i}"), t0, i.is_multiple_of(3), &mut n);
         people.push((id, profile(i, true), events));
     }
     let start = Instant::now();
@@ -593,9 +590,9 @@ fn many_customers(library: &Library, env: &Environment, count: usize) {
         simulator.log.len()
     );
     println!(
-        "   pending timers: peak {} (rebuilt from the log), {} left at the end; peak RSS {:.0} MB (the log keeps every effect, messages included)",
+        "   pending timers: peak {} (rebuilt from the log), {} instances still waiting at the end; peak RSS {:.0} MB (the log keeps every effect, messages included)",
         peak_pending(&simulator.log),
-        simulator.pending_timers(),
+        simulator.still_waiting(),
         peak_rss_mb().unwrap_or(0.0)
     );
 }
@@ -639,10 +636,10 @@ fn sizes(library: &Library, env: &Environment, count: usize) {
             let t0 = START + (i as i64 * 997) % DAY;
             let mut n = 0;
             let events = post_purchase(
-                &state.id.to_string(),
+                state.id.as_ref(),
                 &format!("A-{i}"),
                 t0,
-                i % 3 == 0,
+                i.is_multiple_of(3),
                 &mut n,
             );
             if let Some((at, input)) = events.get(stage_idx) {
@@ -702,7 +699,7 @@ fn one_year(library: &Library, env: &Environment, runs: usize) {
     // a support request now and then, the profile updated after each order.
     for k in 0..10usize {
         let t0 = START + 2 * DAY + k as i64 * 37 * DAY + (k as i64 % 5) * HOUR;
-        if k % 2 == 0 {
+        if k.is_multiple_of(2) {
             n += 1;
             inputs.push(event(id, n, "cart_abandoned", t0 - 5 * HOUR, json!({ "cart_id": format!("C-{k}"), "total": "59.80 EUR",
                 "checkout_url": "https://caffearoma.it/carrello", "items": [{ "product_id": "MOKA-3", "name": "Moka", "quantity": 1, "price": "29.90 EUR", "related": [] }] })));
@@ -716,7 +713,7 @@ fn one_year(library: &Library, env: &Environment, runs: usize) {
             t0 + 9 * DAY,
             json!({ "survey": "soddisfazione", "score": 1 + k % 5, "comment": null }),
         ));
-        if k % 3 == 0 {
+        if k.is_multiple_of(3) {
             n += 1;
             inputs.push(event(id, n, "support_request", t0 + 2 * DAY, json!({ "ticket_id": format!("T-{k}"), "subject": "Aiuto", "channel": "email", "max_response_hours": 24 })));
         }
