@@ -155,12 +155,7 @@ fn the_vm_and_the_simulator_are_pure() {
     for dir in ["runtime/src/vm", "runtime/src/render"] {
         rust_files(&repo().join(dir), &mut files);
     }
-    for file in [
-        "simulate.rs",
-        "scenario.rs",
-        "testing.rs",
-        "timeline.rs",
-    ] {
+    for file in ["simulate.rs", "scenario.rs", "testing.rs", "timeline.rs"] {
         files.push(repo().join("runtime/src").join(file));
     }
     let forbidden = [

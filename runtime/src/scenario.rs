@@ -135,7 +135,7 @@ pub struct Scenario {
     pub env: Environment,
     /// Customers with their initial profiles, in file order.
     pub customers: Vec<(String, serde_json::Map<String, serde_json::Value>)>,
-    /// Events and updates, sorted by time (stable for equal times).
+    /// Events and updates, sorted by time (in file order for equal times).
     pub timeline: Vec<Timed>,
 }
 
@@ -288,7 +288,8 @@ pub fn resolve(parts: Parts<'_>) -> Result<Scenario, Error> {
             span,
         });
     }
-    timeline.sort_by_key(|timed| timed.at);
+    // Same instant: in the order written in the file.
+    timeline.sort_by_key(|timed| (timed.at, timed.span.start));
     Ok(Scenario {
         start,
         until,

@@ -177,10 +177,19 @@ pub fn json(log: &[Entry], zones: &BTreeMap<String, Tz>) -> serde_json::Value {
                 .map(|d| d.to_rfc3339())
                 .unwrap_or_default();
             let mut effect = serde_json::to_value(&entry.effect).unwrap_or(serde_json::Value::Null);
-            if let (Effect::SetProfile { value, .. }, serde_json::Value::Object(map)) =
-                (&entry.effect, &mut effect)
-            {
-                map.insert("value".to_string(), crate::vm::decode::to_json(value));
+            match (&entry.effect, &mut effect) {
+                (Effect::SetProfile { value, .. }, serde_json::Value::Object(map)) => {
+                    map.insert("value".to_string(), crate::vm::decode::to_json(value));
+                }
+                (Effect::SetTimer { at: when, .. }, serde_json::Value::Object(map)) => {
+                    let when = zone
+                        .timestamp_opt(*when, 0)
+                        .single()
+                        .map(|d| d.to_rfc3339())
+                        .unwrap_or_default();
+                    map.insert("at".to_string(), serde_json::Value::String(when));
+                }
+                _ => {}
             }
             serde_json::json!({ "at": at, "customer": entry.customer, "effect": effect })
         })

@@ -34,8 +34,7 @@ fn toml_blocks(markdown: &str) -> Vec<(usize, String, String)> {
 }
 
 fn read(text: &str) -> Result<(), String> {
-    let is_scenario = text.lines().any(|l| l.starts_with("start ="))
-        && !text.contains("[[test");
+    let is_scenario = text.lines().any(|l| l.starts_with("start =")) && !text.contains("[[test");
     if is_scenario {
         return scenario::scenario(text).map(|_| ()).map_err(|e| e.message);
     }
@@ -67,7 +66,9 @@ fn toml_examples_in_the_docs_read_as_documented() {
                     problems.push(format!("docs/{page}:{line}: {message}"));
                 }
                 (Ok(()), true) => {
-                    problems.push(format!("docs/{page}:{line}: tagged `{info}` but reads fine"));
+                    problems.push(format!(
+                        "docs/{page}:{line}: tagged `{info}` but reads fine"
+                    ));
                 }
             }
         }
