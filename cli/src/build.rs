@@ -12,7 +12,6 @@ use std::process::ExitCode;
 use journey_compiler::Built;
 use journey_compiler::bytecode::format::{self, ProgramHash};
 use journey_compiler::diagnostics::Severity;
-use journey_compiler::syntax::{self, ast};
 
 use crate::ColorChoice;
 use crate::check::{human_report, on_big_stack, read_sources, usage_error, use_color};
@@ -148,22 +147,11 @@ pub fn internal_errors(built: &Built) -> Vec<String> {
             continue;
         };
         let (line, column) = file.line_column(failure.span.start as usize);
-        // The compiler's error names a place, not the journey: find the journey around it.
-        let (parsed, _) = syntax::parse_file(failure.span.file, &file.text);
-        let journey = parsed
-            .declarations
-            .iter()
-            .find_map(|declaration| match declaration {
-                ast::Declaration::Journey(journey)
-                    if journey.span.start <= failure.span.start
-                        && failure.span.end <= journey.span.end =>
-                {
-                    Some(journey.name.name.clone())
-                }
-                _ => None,
-            });
-        let what =
-            journey.map_or_else(|| "a journey".to_string(), |name| format!("journey {name}"));
+        let what = if failure.journey.is_empty() {
+            "a journey".to_string()
+        } else {
+            format!("journey {}", failure.journey)
+        };
         lines.push(format!(
             "internal error: cannot compile {what}: {} ({}:{line}:{column})",
             failure.message, file.name

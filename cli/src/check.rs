@@ -3,7 +3,7 @@
 //! Also the pieces other commands share with it, so that they read files and report problems
 //! exactly as `journey check` does: [`read_sources`], [`on_big_stack`], [`human_report`].
 
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -51,13 +51,8 @@ pub fn run(args: &Args) -> ExitCode {
         Format::Sarif => render::sarif::render(&checked.diagnostics, &checked.sources),
         Format::Github => render::github::render(&checked.diagnostics, &checked.sources),
     };
-    let mut stdout = std::io::stdout().lock();
-    if stdout
-        .write_all(output.as_bytes())
-        .and_then(|()| stdout.flush())
-        .is_err()
-    {
-        return ExitCode::from(2);
+    if let Err(code) = crate::compile::write_stdout(&output) {
+        return code;
     }
     if errors > 0 || (args.deny_warnings && warnings > 0) {
         ExitCode::from(1)

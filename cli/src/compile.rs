@@ -1,4 +1,4 @@
-//! Journey files on disk -> compiled programs, for the commands that run journeys (`simulate`,
+//! Journey files on disk -> compiled programs, for the commands that run them (`simulate`,
 //! `test`). Problems are printed to stderr as `journey check` prints them; errors stop the
 //! command with exit code 1.
 
@@ -8,37 +8,14 @@ use std::process::ExitCode;
 use journey_compiler::bytecode::Program;
 use journey_compiler::diagnostics::{Severity, render};
 
-use crate::files::{self, DiskLoader};
-
-/// Stack for the compiling thread: deep nesting recurses deeply.
-const STACK_BYTES: usize = 1 << 30;
+use crate::check::{on_big_stack, read_sources, usage_error};
+use crate::files::DiskLoader;
 
 /// Reads, checks and compiles the journeys under `paths`; prints diagnostics to stderr.
 pub fn programs(paths: &[PathBuf], color: bool) -> Result<Vec<Program>, ExitCode> {
-    let found = files::collect(paths).map_err(|message| fail(&message))?;
-    if found.is_empty() {
-        return Err(fail("no .journey files found in the given paths"));
-    }
-    let mut sources = Vec::with_capacity(found.len());
-    for path in &found {
-        let text = std::fs::read_to_string(path).map_err(|error| {
-            fail(&format!(
-                "cannot read `{}`: {}",
-                path.display(),
-                files::plain(&error)
-            ))
-        })?;
-        sources.push((path.display().to_string(), text));
-    }
-    let built = std::thread::Builder::new()
-        .stack_size(STACK_BYTES)
-        .spawn(move || journey_compiler::build_files(sources, &DiskLoader))
-        .map(|handle| handle.join());
-    let Ok(Ok(built)) = built else {
-        return Err(fail(
-            "the compiler stopped unexpectedly; please report this with the file that caused it",
-        ));
-    };
+    let sources = read_sources(paths).map_err(|message| usage_error(&message))?;
+    let built = on_big_stack(move || journey_compiler::build_files(sources, &DiskLoader))
+        .map_err(|message| usage_error(&message))?;
     if !built.checked.diagnostics.is_empty() {
         eprint!(
             "{}",
@@ -53,17 +30,22 @@ pub fn programs(paths: &[PathBuf], color: bool) -> Result<Vec<Program>, ExitCode
         );
         return Err(ExitCode::from(1));
     }
-    if let Some(failure) = built.failures.first() {
-        eprintln!(
-            "internal error: cannot compile a journey: {} (please report this)",
-            failure.message
-        );
+    let internal = crate::build::internal_errors(&built);
+    if !internal.is_empty() {
+        for line in internal {
+            eprintln!("{line}");
+        }
         return Err(ExitCode::from(1));
     }
     Ok(built.programs)
 }
 
-fn fail(message: &str) -> ExitCode {
-    eprintln!("error: {message}");
-    ExitCode::from(2)
+/// Writes `text` to stdout; a closed or failing stdout is exit code 2.
+pub fn write_stdout(text: &str) -> Result<(), ExitCode> {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+        .map_err(|_| ExitCode::from(2))
 }

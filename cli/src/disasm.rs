@@ -6,7 +6,7 @@
 //! report `journey check` prints. Decoding and listing run on a thread with a large stack: a
 //! program is a tree, and a deeply nested one recurses deeply.
 
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -49,13 +49,8 @@ pub fn run(args: &Args) -> ExitCode {
     };
     match outcome {
         Outcome::Listings(text) => {
-            let mut stdout = std::io::stdout().lock();
-            if stdout
-                .write_all(text.as_bytes())
-                .and_then(|()| stdout.flush())
-                .is_err()
-            {
-                return ExitCode::from(2);
+            if let Err(code) = crate::compile::write_stdout(&text) {
+                return code;
             }
             ExitCode::SUCCESS
         }

@@ -109,13 +109,8 @@ pub fn run(args: &Args) -> ExitCode {
             )),
         },
         None => {
-            let mut stdout = std::io::stdout().lock();
-            if stdout
-                .write_all(output.as_bytes())
-                .and_then(|()| stdout.flush())
-                .is_err()
-            {
-                return ExitCode::from(2);
+            if let Err(code) = crate::compile::write_stdout(&output) {
+                return code;
             }
             ExitCode::SUCCESS
         }

@@ -1,7 +1,7 @@
 //! `journey simulate`: runs journeys over a scenario (customers and timed events) on a virtual
 //! clock and prints what each customer would receive, when, and why.
 
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -42,8 +42,7 @@ pub struct Args {
 
 /// Runs the simulation and prints the timeline.
 pub fn run(args: &Args) -> ExitCode {
-    let color = std::io::stderr().is_terminal()
-        && std::env::var_os("NO_COLOR").is_none_or(|value| value.is_empty());
+    let color = crate::check::color_for(crate::ColorChoice::Auto, std::io::stderr().is_terminal());
     let paths = if args.paths.is_empty() {
         vec![PathBuf::from(".")]
     } else {
@@ -122,13 +121,8 @@ pub fn run(args: &Args) -> ExitCode {
             text
         }
     };
-    let mut stdout = std::io::stdout().lock();
-    if stdout
-        .write_all(output.as_bytes())
-        .and_then(|()| stdout.flush())
-        .is_err()
-    {
-        return ExitCode::from(2);
+    if let Err(code) = crate::compile::write_stdout(&output) {
+        return code;
     }
     // Runtime errors mean some customer would not get what the journey promises.
     let errors = simulator

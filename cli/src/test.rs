@@ -30,8 +30,7 @@ pub struct Args {
 
 /// Runs the tests and prints the results.
 pub fn run(args: &Args) -> ExitCode {
-    let color = std::io::stdout().is_terminal()
-        && std::env::var_os("NO_COLOR").is_none_or(|value| value.is_empty());
+    let color = crate::check::color_for(crate::ColorChoice::Auto, std::io::stdout().is_terminal());
     let paths = if args.paths.is_empty() {
         vec![PathBuf::from(".")]
     } else {
@@ -127,13 +126,8 @@ pub fn run(args: &Args) -> ExitCode {
         files_count,
         if files_count == 1 { "" } else { "s" }
     ));
-    let mut stdout = std::io::stdout().lock();
-    if stdout
-        .write_all(out.as_bytes())
-        .and_then(|()| stdout.flush())
-        .is_err()
-    {
-        return ExitCode::from(2);
+    if let Err(code) = crate::compile::write_stdout(&out) {
+        return code;
     }
     if failed > 0 {
         ExitCode::from(1)

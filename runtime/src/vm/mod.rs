@@ -189,6 +189,15 @@ impl Vm<'_> {
         )
     }
 
+    /// The program version of the `idx`-th instance of a journey.
+    fn version_at(&self, journey: &str, idx: usize) -> Option<[u8; 32]> {
+        self.state
+            .journeys
+            .get(journey)
+            .and_then(|m| m.instances.get(idx))
+            .map(|i| i.version)
+    }
+
     // ------------------------------------------------------------------ events
 
     fn event(&mut self, event: &Event) {
@@ -235,16 +244,7 @@ impl Vm<'_> {
     /// Offers an event to one instance: goals, exit rules, waits, and keeping it.
     fn offer(&mut self, journey: &str, idx: usize, event: &str, data: &Value) {
         let library = self.library;
-        let Some(version) = self
-            .state
-            .journeys
-            .get(journey)
-            .and_then(|m| m.instances.get(idx))
-            .map(|i| i.version)
-        else {
-            return;
-        };
-        let Some(program) = library.get(&version) else {
+        let Some(program) = self.version_at(journey, idx).and_then(|v| library.get(&v)) else {
             return;
         };
         if !program.listens_to(event) && !program.since_entry_events.iter().any(|e| e == event) {
@@ -553,13 +553,7 @@ impl Vm<'_> {
         else {
             return; // The instance ended and was forgotten: a stale timer.
         };
-        let Some(version) = self
-            .state
-            .journeys
-            .get(journey)
-            .and_then(|m| m.instances.get(idx))
-            .map(|i| i.version)
-        else {
+        let Some(version) = self.version_at(journey, idx) else {
             return;
         };
         let Some(program) = library.get(&version) else {
