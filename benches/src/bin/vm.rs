@@ -12,7 +12,8 @@
 //!
 //! Everything runs on one thread. Payloads are built before the clock starts.
 //! `vm [customers] [runs] [measures]` scales measures 1 and 2 (default 10,000 customers, best of
-//! 5) and picks the measures to run (default `12345`; 3 runs last, it needs the most memory).
+//! 5) and picks the measures to run (default `12345`; 3 runs last, it needs the most memory;
+//! `0` is measure 1 without rendering only, for profiling).
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -233,6 +234,7 @@ fn life(i: usize, customer: &str, t0: i64) -> Vec<(i64, Input)> {
 }
 
 /// One customer's inputs: an id, the profile (applied at the first input's time) and events.
+#[derive(Clone)]
 struct Customer {
     id: String,
     profile: Map<String, Json>,
@@ -379,12 +381,13 @@ fn peak_rss_mb() -> Option<f64> {
 // ---------------------------------------------------------------------------------- measures
 
 /// 1. Instructions and steps per second, without and with rendering.
-fn vm_steps(library: &Library, env: &Environment, count: usize, runs: usize) {
+fn vm_steps(library: &Library, env: &Environment, count: usize, runs: usize, all: bool) {
     println!();
     println!(
         "1. VM steps over the 13 shipped journeys ({count} customers, each: profile, maybe a cart and a subscription, an order placed/shipped/delivered, a survey answer, every timer up to 60 days; best of {runs})"
     );
     let until = START + 60 * DAY;
+    let variants = if all { 3 } else { 1 };
     for (label, contact, pure) in [
         (
             "no address (sends decided, nothing rendered), step_in_place",
@@ -401,7 +404,10 @@ fn vm_steps(library: &Library, env: &Environment, count: usize, runs: usize) {
             true,
             false,
         ),
-    ] {
+    ]
+    .into_iter()
+    .take(variants)
+    {
         let people = customers(count, contact);
         let (elapsed, counts) = best_of(runs, || {
             let mut counts = Counts::default();
@@ -463,21 +469,26 @@ fn rendering(env: &Environment, count: usize, runs: usize) {
             .collect();
         let mut vm_time = Duration::MAX;
         let mut counts = Counts::default();
+        let mut bytes = 0;
         for _ in 0..runs.max(1) {
             // The states are copied before the clock starts.
             let mut states: Vec<CustomerState> =
                 start_states.iter().map(|(s, _)| s.clone()).collect();
             counts = Counts::default();
+            bytes = 0;
             let start = Instant::now();
             for (state, (_, events)) in states.iter_mut().zip(&start_states) {
                 for (at, input) in events {
                     let effects =
                         vm::step_in_place(&library, env, state, input, *at, &mut counts.executed);
                     counts.steps += 1;
-                    counts.sends += effects
-                        .iter()
-                        .filter(|e| matches!(e, Effect::Send(_)))
-                        .count() as u64;
+                    for effect in &effects {
+                        if let Effect::Send(message) = effect {
+                            counts.sends += 1;
+                            bytes +=
+                                message.text.len() + message.html.as_ref().map_or(0, String::len);
+                        }
+                    }
                 }
             }
             vm_time = vm_time.min(start.elapsed());
@@ -492,6 +503,11 @@ fn rendering(env: &Environment, count: usize, runs: usize) {
                 grouped(rate),
                 verdict(rate >= 1e5),
                 vm_time.as_secs_f64() * 1e6 / counts.sends.max(1) as f64
+            );
+            println!(
+                "      {:.1} KB of text + HTML per message on average, {:.1} MB/s of output",
+                bytes as f64 / counts.sends.max(1) as f64 / 1e3,
+                bytes as f64 / 1e6 / vm_time.as_secs_f64()
             );
         } else {
             println!(
@@ -553,14 +569,19 @@ fn many_customers(library: &Library, env: &Environment, count: usize) {
         let t0 = START + (i as i64 * DAY) / count.max(1) as i64;
         let mut n = 0;
         let events = post_purchase(&id, &format!("A-{i}"), t0, i.is_multiple_of(3), &mut n);
-        people.push((id, profile(i, true), events));
+        people.push(Customer {
+            id,
+            profile: profile(i, true),
+            events,
+        });
     }
+    let copy = people.clone();
     let start = Instant::now();
     let mut simulator = Simulator::new(library, env, START + 60 * DAY);
-    for (id, profile, events) in people {
-        simulator.add_customer(&id, profile, START);
-        for (at, input) in events {
-            simulator.queue(at, &id, input);
+    for customer in copy {
+        simulator.add_customer(&customer.id, customer.profile, START);
+        for (at, input) in customer.events {
+            simulator.queue(at, &customer.id, input);
         }
     }
     let loaded = start.elapsed();
@@ -595,6 +616,20 @@ fn many_customers(library: &Library, env: &Environment, count: usize) {
         peak_pending(&simulator.log),
         simulator.still_waiting(),
         peak_rss_mb().unwrap_or(0.0)
+    );
+    drop(simulator);
+    // The same customers stepped directly: no simulator queue, no log.
+    let start = Instant::now();
+    let mut counts = Counts::default();
+    for customer in &people {
+        drive(library, env, customer, START + 60 * DAY, false, &mut counts);
+    }
+    let direct = start.elapsed();
+    println!(
+        "   the same {count} customers stepped directly (vm::step_in_place, no simulator queue, no log): {:.2} s, {} steps, {} messages",
+        direct.as_secs_f64(),
+        counts.steps,
+        counts.sends
     );
 }
 
@@ -792,8 +827,8 @@ fn main() {
     machine();
     let library = library(None);
     let env = scenario::environment(None, None);
-    if only.contains('1') {
-        vm_steps(&library, &env, count, runs);
+    if only.contains('1') || only.contains('0') {
+        vm_steps(&library, &env, count, runs, only.contains('1'));
     }
     if only.contains('2') {
         rendering(&env, count, runs);
