@@ -8,6 +8,7 @@ mod disasm;
 mod explain;
 mod files;
 mod graph;
+mod run;
 mod simulate;
 mod test;
 
@@ -38,6 +39,8 @@ enum Command {
     },
     /// Draw each journey as a diagram: Mermaid (default), Graphviz DOT, or SVG via `dot`.
     Graph(graph::Args),
+    /// Run the journeys for real: store, HTTP ingest, timers and email delivery.
+    Run(run::Args),
     /// Run journeys over a scenario on a virtual clock and print what each customer receives.
     Simulate(simulate::Args),
     /// Run the tests written next to journeys (`*.test.toml`).
@@ -86,6 +89,7 @@ fn main() -> ExitCode {
         Command::Disasm(args) => disasm::run(&args),
         Command::Explain { code } => explain::run(&code),
         Command::Graph(args) => graph::run(&args),
+        Command::Run(args) => run::run(&args),
         Command::Simulate(args) => simulate::run(&args),
         Command::Test(args) => test::run(&args),
     }

@@ -631,6 +631,22 @@ fn many_customers(library: &Library, env: &Environment, count: usize) {
         counts.steps,
         counts.sends
     );
+    // And without addresses: every send decided, nothing rendered.
+    for customer in &mut people {
+        customer.profile.remove("email");
+        customer.profile.remove("phone");
+    }
+    let start = Instant::now();
+    let mut counts = Counts::default();
+    for customer in &people {
+        drive(library, env, customer, START + 60 * DAY, false, &mut counts);
+    }
+    println!(
+        "   the same stepped directly without addresses (nothing rendered): {:.2} s, {} steps, {} messages",
+        start.elapsed().as_secs_f64(),
+        counts.steps,
+        counts.sends
+    );
 }
 
 fn spread(sizes: &mut [usize]) -> String {

@@ -59,7 +59,7 @@ pub enum Input {
 }
 
 /// A coupon a message carries, for the shop to honour.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
 pub struct Coupon {
     /// The code.
     pub code: String,
@@ -75,8 +75,8 @@ pub struct Coupon {
     pub minimum: Option<String>,
 }
 
-/// A rendered message.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+/// A rendered message (stored in the runtime's outbox until delivered).
+#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
 pub struct Message {
     /// The deterministic Message-ID (the same on every attempt).
     pub message_id: String,

@@ -1,0 +1,203 @@
+//! The outbox worker: takes messages the writer committed, records each attempt durably before
+//! handing the message over (so a crash means "maybe sent": it is sent again with the same
+//! Message-ID, never lost), delivers it, and reports the outcome back through the writer.
+//!
+//! Marketing email is checked once more against the customer's current consent (an unsubscribe
+//! may have come in since it was queued) and every address against the suppression list.
+//! SMS and webhook messages have no transport yet: they are written as JSON files into the
+//! `other` folder next to the email outbox.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::TimeZone;
+use journey_compiler::bytecode::{Category, Channel, Value};
+use tokio::sync::{Semaphore, watch};
+
+use super::{DeliveryReport, Engine};
+use crate::delivery::{Deliverer, Outcome, next_attempt};
+use crate::store::OutboxRecord;
+
+/// Messages delivered at the same time.
+const CONCURRENCY: usize = 16;
+
+/// Runs until `stop` turns true; finishes the deliveries in flight first.
+pub async fn run(
+    engine: Engine,
+    deliverer: Arc<Deliverer>,
+    other: PathBuf,
+    mut stop: watch::Receiver<bool>,
+) {
+    let slots = Arc::new(Semaphore::new(CONCURRENCY));
+    let mut in_flight: std::collections::HashSet<u64> = std::collections::HashSet::new();
+    let (done_tx, mut done_rx) = tokio::sync::mpsc::unbounded_channel::<u64>();
+    loop {
+        while let Ok(seq) = done_rx.try_recv() {
+            in_flight.remove(&seq);
+        }
+        if *stop.borrow() {
+            break;
+        }
+        let now = engine.clock().now();
+        let pending = match engine.store().outbox(0, 512) {
+            Ok(pending) => pending,
+            Err(error) => {
+                tracing::error!("cannot read the outbox: {error}");
+                Vec::new()
+            }
+        };
+        let mut earliest: Option<i64> = None;
+        for (seq, record) in pending {
+            if in_flight.contains(&seq) {
+                continue;
+            }
+            if record.next_attempt > now {
+                earliest =
+                    Some(earliest.map_or(record.next_attempt, |e| e.min(record.next_attempt)));
+                continue;
+            }
+            let Ok(permit) = Arc::clone(&slots).acquire_owned().await else {
+                break;
+            };
+            in_flight.insert(seq);
+            let engine = engine.clone();
+            let deliverer = Arc::clone(&deliverer);
+            let other = other.clone();
+            let done = done_tx.clone();
+            tokio::spawn(async move {
+                deliver_one(&engine, &deliverer, &other, seq, record).await;
+                drop(permit);
+                let _ = done.send(seq);
+            });
+        }
+        let wait = earliest.map_or(Duration::from_secs(1), |at| {
+            Duration::from_secs(u64::try_from(at - now).unwrap_or(0).clamp(0, 1))
+        });
+        tokio::select! {
+            () = engine.outbox_ready.notified() => {}
+            () = tokio::time::sleep(wait.max(Duration::from_millis(50))) => {}
+            _ = stop.changed() => {}
+        }
+    }
+    // Let deliveries in flight finish.
+    let _ = slots
+        .acquire_many(u32::try_from(CONCURRENCY).unwrap_or(1))
+        .await;
+    deliverer.shutdown().await;
+}
+
+async fn deliver_one(
+    engine: &Engine,
+    deliverer: &Deliverer,
+    other: &std::path::Path,
+    seq: u64,
+    record: OutboxRecord,
+) {
+    let now = engine.clock().now();
+    let message = &record.message;
+    // Consent and suppression, as they are now.
+    if let Some(reason) = still_wanted(engine, &record) {
+        let _ = engine.report(seq, DeliveryReport::Dropped { reason }).await;
+        return;
+    }
+    let attempt = record.attempts + 1;
+    let guard = next_attempt(attempt).unwrap_or(Duration::from_secs(3600));
+    let retry_at = now.saturating_add(i64::try_from(guard.as_secs()).unwrap_or(3600));
+    // The attempt is on disk before the message leaves.
+    if engine
+        .report(seq, DeliveryReport::Attempting { retry_at })
+        .await
+        .is_err()
+    {
+        return;
+    }
+    let outcome = match message.channel {
+        Channel::Email => {
+            let date = chrono::Utc
+                .timestamp_opt(record.queued_at, 0)
+                .single()
+                .unwrap_or_default();
+            deliverer.deliver(message, date).await
+        }
+        Channel::Sms | Channel::Webhook => write_other(other, &record).await,
+    };
+    let report = match outcome {
+        Outcome::Delivered => DeliveryReport::Delivered,
+        Outcome::Retry { reason } => match next_attempt(attempt) {
+            Some(wait) => DeliveryReport::Retry {
+                at: engine
+                    .clock()
+                    .now()
+                    .saturating_add(i64::try_from(wait.as_secs()).unwrap_or(3600)),
+                reason,
+            },
+            None => DeliveryReport::Permanent {
+                reason: format!(
+                    "gave up after {attempt} attempts over 4 days; last answer: {reason}"
+                ),
+                suppress: false,
+            },
+        },
+        Outcome::Permanent { reason, suppress } => DeliveryReport::Permanent { reason, suppress },
+    };
+    if let Err(error) = engine.report(seq, report).await {
+        tracing::warn!("delivery result not recorded (it will be retried): {error}");
+    }
+}
+
+/// Why a queued message should no longer go out, if so.
+fn still_wanted(engine: &Engine, record: &OutboxRecord) -> Option<String> {
+    let message = &record.message;
+    let state = match engine.store().customer(&record.customer) {
+        Ok(Some(state)) => state,
+        Ok(None) => return Some("the customer was erased".to_string()),
+        Err(_) => return None,
+    };
+    if message.category == Category::Marketing {
+        let field = match message.channel {
+            Channel::Email => Some("email_consent"),
+            Channel::Sms => Some("sms_consent"),
+            Channel::Webhook => None,
+        };
+        if let Some(field) = field
+            && !matches!(state.profile.get(field), Some(Value::Bool(true)))
+        {
+            return Some(format!(
+                "the customer withdrew consent (`{field}`) after it was queued"
+            ));
+        }
+    }
+    if let Some(to) = &message.to
+        && engine.store().suppressed(to).unwrap_or(false)
+    {
+        return Some(format!(
+            "{to} is suppressed after an earlier permanent failure"
+        ));
+    }
+    None
+}
+
+async fn write_other(folder: &std::path::Path, record: &OutboxRecord) -> Outcome {
+    let eml = crate::delivery::transport::file_name(&record.message.message_id);
+    let name = eml.trim_end_matches(".eml");
+    let path = folder.join(format!("{name}.json"));
+    let body = serde_json::to_vec_pretty(&serde_json::json!({
+        "customer": record.customer,
+        "message": record.message,
+    }))
+    .unwrap_or_default();
+    let temp = folder.join(format!(".{name}.tmp"));
+    let written = async {
+        tokio::fs::create_dir_all(folder).await?;
+        tokio::fs::write(&temp, &body).await?;
+        tokio::fs::rename(&temp, &path).await
+    }
+    .await;
+    match written {
+        Ok(()) => Outcome::Delivered,
+        Err(error) => Outcome::Retry {
+            reason: format!("cannot write `{}`: {error}", path.display()),
+        },
+    }
+}

@@ -1,0 +1,217 @@
+//! What the API shows of stored state: a customer with their journeys and decision log, the
+//! deployed journeys with customers per step, dead letters.
+
+use std::collections::BTreeMap;
+
+use chrono::TimeZone;
+use journey_compiler::bytecode::Instr;
+
+use crate::api::{
+    ApiError, CustomerView, DeadLetterView, DecisionView, InstanceView, JourneyView, VersionView,
+};
+use crate::store::Store;
+use crate::vm::{Library, Status};
+
+fn rfc3339(at: i64) -> String {
+    chrono::Utc
+        .timestamp_opt(at, 0)
+        .single()
+        .map(|d| d.to_rfc3339())
+        .unwrap_or_default()
+}
+
+fn internal(error: crate::store::Error) -> ApiError {
+    ApiError::Internal(error.message)
+}
+
+fn short(hash: &[u8; 32]) -> String {
+    hash.iter().take(6).map(|b| format!("{b:02x}")).collect()
+}
+
+/// How many decision-log entries a customer view carries.
+const DECISIONS: usize = 200;
+
+/// A customer, if stored.
+pub fn customer(
+    store: &Store,
+    library: &Library,
+    id: &str,
+) -> Result<Option<CustomerView>, ApiError> {
+    let Some(state) = store.customer(id).map_err(internal)? else {
+        return Ok(None);
+    };
+    let mut journeys = Vec::new();
+    for (journey, membership) in &state.journeys {
+        for instance in &membership.instances {
+            let program = library.get(&instance.version);
+            let instr = program.and_then(|p| p.code.get(instance.pc as usize));
+            let step = match (program, instr) {
+                (Some(p), Some(instr)) => step_of(instr).map(|s| p.step_label(s).to_string()),
+                _ => None,
+            }
+            .unwrap_or_else(|| "(end)".to_string());
+            let (status, wakes_at) = match instance.status {
+                Status::Sleeping { until } => ("sleeping", Some(rfc3339(until))),
+                Status::Waiting { until } => ("waiting", until.map(rfc3339)),
+                Status::Ended { .. } => ("ended", None),
+            };
+            let waiting_for = match (instance.status, instr) {
+                (Status::Waiting { .. }, Some(Instr::WaitFor { arms, .. })) => {
+                    arms.iter().map(|arm| arm.event.event.clone()).collect()
+                }
+                _ => Vec::new(),
+            };
+            journeys.push(InstanceView {
+                journey: journey.clone(),
+                instance: instance.id,
+                version: short(&instance.version),
+                status: status.to_string(),
+                step,
+                wakes_at,
+                waiting_for,
+                entered_at: rfc3339(instance.entered_at),
+            });
+        }
+    }
+    let decisions = store
+        .audit(id, DECISIONS)
+        .map_err(internal)?
+        .into_iter()
+        .filter_map(|entry| {
+            let at = entry.get("at")?.as_str()?.to_string();
+            let effect = entry.get("entry")?;
+            let kind = effect
+                .get("kind")
+                .or_else(|| effect.get("effect"))?
+                .as_str()?
+                .to_string();
+            Some(DecisionView {
+                at,
+                journey: effect
+                    .get("journey")
+                    .and_then(|j| j.as_str())
+                    .unwrap_or("")
+                    .to_string(),
+                step: effect
+                    .get("step")
+                    .and_then(|s| s.as_str())
+                    .map(str::to_string),
+                kind,
+                why: effect
+                    .get("why")
+                    .or_else(|| effect.get("reason"))
+                    .or_else(|| effect.get("message"))
+                    .and_then(|w| w.as_str())
+                    .map_or_else(|| effect.to_string(), str::to_string),
+            })
+        })
+        .collect();
+    Ok(Some(CustomerView {
+        id: id.to_string(),
+        profile: crate::vm::decode::to_json(&journey_compiler::bytecode::Value::record(
+            state.profile.clone(),
+        )),
+        journeys,
+        decisions,
+    }))
+}
+
+fn step_of(instr: &Instr) -> Option<u32> {
+    match instr {
+        Instr::Send { step, .. }
+        | Instr::Wait { step, .. }
+        | Instr::WaitUntil { step, .. }
+        | Instr::WaitFor { step, .. }
+        | Instr::Branch { step, .. }
+        | Instr::Split { step, .. }
+        | Instr::Set { step, .. }
+        | Instr::Goal { step, .. }
+        | Instr::Exit { step } => Some(*step),
+        Instr::Jump { .. } | Instr::End => None,
+    }
+}
+
+/// Deployed journeys with customers per step (reads every customer: an operator's view).
+pub fn journeys(store: &Store, library: &Library) -> Result<Vec<JourneyView>, ApiError> {
+    let mut counts: BTreeMap<String, BTreeMap<[u8; 32], BTreeMap<String, u64>>> = BTreeMap::new();
+    let mut after: Option<String> = None;
+    loop {
+        let ids = store
+            .customer_ids(after.as_deref(), 4096)
+            .map_err(internal)?;
+        for id in &ids {
+            let Some(state) = store.customer(id).map_err(internal)? else {
+                continue;
+            };
+            for (journey, membership) in &state.journeys {
+                for instance in membership.instances.iter().filter(|i| i.is_active()) {
+                    let label = library
+                        .get(&instance.version)
+                        .and_then(|p| {
+                            let instr = p.code.get(instance.pc as usize)?;
+                            Some(p.step_label(step_of(instr)?).to_string())
+                        })
+                        .unwrap_or_else(|| "(end)".to_string());
+                    *counts
+                        .entry(journey.clone())
+                        .or_default()
+                        .entry(instance.version)
+                        .or_default()
+                        .entry(label)
+                        .or_default() += 1;
+                }
+            }
+        }
+        if ids.len() < 4096 {
+            break;
+        }
+        after = ids.last().cloned();
+    }
+    let mut views = Vec::new();
+    for (hash, program) in library.current_programs() {
+        let mut versions = vec![VersionView {
+            version: short(&hash),
+            current: true,
+            customers_per_step: counts
+                .get(&program.journey)
+                .and_then(|v| v.get(&hash))
+                .cloned()
+                .unwrap_or_default(),
+        }];
+        if let Some(by_version) = counts.get(&program.journey) {
+            for (version, steps) in by_version {
+                if *version != hash {
+                    versions.push(VersionView {
+                        version: short(version),
+                        current: false,
+                        customers_per_step: steps.clone(),
+                    });
+                }
+            }
+        }
+        views.push(JourneyView {
+            name: program.journey.clone(),
+            title: program.title.clone(),
+            versions,
+        });
+    }
+    Ok(views)
+}
+
+/// Messages given up on.
+pub fn dead_letters(store: &Store) -> Result<Vec<DeadLetterView>, ApiError> {
+    Ok(store
+        .dead_letters(10_000)
+        .map_err(internal)?
+        .into_iter()
+        .map(|letter| DeadLetterView {
+            message_id: letter.message.message_id.clone(),
+            customer: letter.customer.clone(),
+            journey: letter.message.journey.clone(),
+            template: letter.message.template.clone(),
+            to: letter.message.to.clone(),
+            reason: letter.reason.clone(),
+            at: rfc3339(letter.at),
+        })
+        .collect())
+}

@@ -1,0 +1,805 @@
+//! The single writer: one thread takes every request that changes state (events, profile
+//! updates, erasures, delivery results, deploys), fires due timers and schedules, steps the VM,
+//! and commits everything of one round as one atomic batch followed by one durable sync (group
+//! commit). Replies go out only after the sync, so an acknowledged event is on disk.
+
+use std::collections::HashMap;
+use std::str::FromStr;
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::TimeZone;
+use journey_compiler::bytecode::Trigger;
+use tokio::sync::oneshot;
+
+use super::clock::Clock;
+use super::metrics::Metrics;
+use crate::api::{Accepted, ApiError, Submission};
+use crate::store::{Batch, DeadLetter, OutboxRecord, Store};
+use crate::vm::{self, CustomerState, Effect, Environment, Input, Library, TimerId};
+
+/// Requests a round can group.
+const MAX_GROUP: usize = 1024;
+/// Due timers fired per round (the rest go in the next round).
+const TIMERS_PER_ROUND: usize = 2048;
+/// Customers asked per round when a schedule fires.
+const SCHEDULE_CHUNK: usize = 2048;
+
+/// What the outbox worker reports about a message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DeliveryReport {
+    /// An attempt is about to start (recorded before the message is handed over).
+    Attempting {
+        /// When to try again if nothing is heard back (a crash during the attempt).
+        retry_at: i64,
+    },
+    /// Delivered: forget it.
+    Delivered,
+    /// A temporary failure: try again at `at`.
+    Retry {
+        /// When.
+        at: i64,
+        /// The server's answer.
+        reason: String,
+    },
+    /// A permanent failure: a dead letter (and the address suppressed when it was refused).
+    Permanent {
+        /// The server's answer.
+        reason: String,
+        /// Whether the address itself was refused.
+        suppress: bool,
+    },
+    /// Not sent: the customer withdrew consent or was erased since.
+    Dropped {
+        /// Why.
+        reason: String,
+    },
+}
+
+/// A request to the writer.
+pub enum Request {
+    /// Process events.
+    Events(
+        Vec<Submission>,
+        oneshot::Sender<Result<Vec<Accepted>, ApiError>>,
+    ),
+    /// Merge profile attributes.
+    Profile(
+        String,
+        serde_json::Map<String, serde_json::Value>,
+        oneshot::Sender<Result<(), ApiError>>,
+    ),
+    /// Erase a customer.
+    Erase(String, oneshot::Sender<Result<bool, ApiError>>),
+    /// Record the outcome of a delivery step for an outbox message.
+    Delivery(u64, DeliveryReport, oneshot::Sender<Result<(), ApiError>>),
+    /// Make these programs current.
+    Deploy(
+        Vec<journey_compiler::bytecode::Program>,
+        oneshot::Sender<Result<Vec<String>, ApiError>>,
+    ),
+    /// Finish the round in progress and stop.
+    Shutdown,
+}
+
+/// The writer's shared view for readers.
+pub struct Shared {
+    /// The deployed programs.
+    pub library: Mutex<Arc<Library>>,
+    /// Counters.
+    pub metrics: Metrics,
+}
+
+/// Replies held until the round is durable.
+enum Reply {
+    Events(
+        oneshot::Sender<Result<Vec<Accepted>, ApiError>>,
+        Vec<Accepted>,
+    ),
+    Unit(oneshot::Sender<Result<(), ApiError>>),
+    Bool(oneshot::Sender<Result<bool, ApiError>>, bool),
+    Deployed(oneshot::Sender<Result<Vec<String>, ApiError>>, Vec<String>),
+}
+
+impl Reply {
+    fn send(self, failure: Option<&ApiError>) {
+        match (self, failure) {
+            (Reply::Events(tx, value), None) => drop(tx.send(Ok(value))),
+            (Reply::Events(tx, _), Some(e)) => drop(tx.send(Err(e.clone()))),
+            (Reply::Unit(tx), None) => drop(tx.send(Ok(()))),
+            (Reply::Unit(tx), Some(e)) => drop(tx.send(Err(e.clone()))),
+            (Reply::Bool(tx, value), None) => drop(tx.send(Ok(value))),
+            (Reply::Bool(tx, _), Some(e)) => drop(tx.send(Err(e.clone()))),
+            (Reply::Deployed(tx, value), None) => drop(tx.send(Ok(value))),
+            (Reply::Deployed(tx, _), Some(e)) => drop(tx.send(Err(e.clone()))),
+        }
+    }
+}
+
+/// The writer's state.
+pub struct Writer {
+    store: Store,
+    env: Environment,
+    clock: Arc<dyn Clock>,
+    shared: Arc<Shared>,
+    outbox_seq: u64,
+    audit_seq: u64,
+    dead_seq: u64,
+    /// Wakes the outbox worker when messages were added.
+    pub on_outbox: Box<dyn Fn() + Send>,
+    /// Next firing per schedule journey.
+    schedules: HashMap<String, i64>,
+    /// A schedule firing in progress: journey, the time it fired for, the last customer asked.
+    schedule_cursor: Option<(String, i64, Option<String>)>,
+}
+
+/// One round's changes before they are committed.
+struct Round<'a> {
+    store: &'a Store,
+    batch: Batch,
+    states: HashMap<String, CustomerState>,
+    dirty: Vec<String>,
+    timers: HashMap<(String, TimerId), Option<i64>>,
+    replies: Vec<Reply>,
+    outbox_added: bool,
+    outbox_seq: u64,
+    audit_seq: u64,
+    dead_seq: u64,
+    processed: HashMap<String, ()>,
+}
+
+impl Round<'_> {
+    fn state(&mut self, customer: &str) -> Result<&mut CustomerState, ApiError> {
+        if !self.states.contains_key(customer) {
+            let state = self
+                .store
+                .customer(customer)
+                .map_err(|e| ApiError::Internal(e.message))?
+                .unwrap_or_else(|| CustomerState::new(customer));
+            self.states.insert(customer.to_string(), state);
+        }
+        if !self.dirty.iter().any(|d| d == customer) {
+            self.dirty.push(customer.to_string());
+        }
+        self.states
+            .get_mut(customer)
+            .ok_or_else(|| ApiError::Internal("customer state vanished".to_string()))
+    }
+
+    fn timer_at(&self, customer: &str, timer: &TimerId) -> Result<Option<i64>, ApiError> {
+        match self.timers.get(&(customer.to_string(), timer.clone())) {
+            Some(at) => Ok(*at),
+            None => self
+                .store
+                .timer_at(customer, timer)
+                .map_err(|e| ApiError::Internal(e.message)),
+        }
+    }
+
+    fn audit(&mut self, customer: &str, at: i64, entry: serde_json::Value) {
+        let when = chrono::Utc
+            .timestamp_opt(at, 0)
+            .single()
+            .map(|d| d.to_rfc3339())
+            .unwrap_or_default();
+        self.batch.audit(
+            customer,
+            self.audit_seq,
+            &serde_json::json!({ "at": when, "entry": entry }),
+        );
+        self.audit_seq += 1;
+    }
+
+    /// Records the effects of one step.
+    fn effects(
+        &mut self,
+        customer: &str,
+        now: i64,
+        effects: Vec<Effect>,
+        metrics: &Metrics,
+    ) -> Result<(), ApiError> {
+        for effect in effects {
+            match &effect {
+                Effect::SetTimer { timer, at } => {
+                    let previous = self.timer_at(customer, timer)?;
+                    self.batch.set_timer(customer, timer, *at, previous);
+                    self.timers
+                        .insert((customer.to_string(), timer.clone()), Some(*at));
+                }
+                Effect::CancelTimer { timer } => {
+                    if let Some(previous) = self.timer_at(customer, timer)? {
+                        self.batch.cancel_timer(customer, timer, previous);
+                    }
+                    self.timers
+                        .insert((customer.to_string(), timer.clone()), None);
+                }
+                Effect::Send(message) => {
+                    let record = OutboxRecord {
+                        customer: customer.to_string(),
+                        message: message.as_ref().clone(),
+                        attempts: 0,
+                        next_attempt: now,
+                        last_error: None,
+                        queued_at: now,
+                    };
+                    self.batch.put_outbox(self.outbox_seq, &record);
+                    self.outbox_seq += 1;
+                    self.outbox_added = true;
+                    metrics.add(&metrics.messages_queued, 1);
+                    // The log keeps what was decided, not the whole message.
+                    self.audit(
+                        customer,
+                        now,
+                        serde_json::json!({
+                            "effect": "queued", "journey": message.journey, "template": message.template,
+                            "message_id": message.message_id, "to": message.to, "subject": message.subject,
+                        }),
+                    );
+                }
+                Effect::Decision(_)
+                | Effect::Goal { .. }
+                | Effect::Exit { .. }
+                | Effect::Error(_)
+                | Effect::SetProfile { .. } => {
+                    if matches!(effect, Effect::Error(_)) {
+                        metrics.add(&metrics.runtime_errors, 1);
+                    }
+                    let value = serde_json::to_value(&effect).unwrap_or(serde_json::Value::Null);
+                    self.audit(customer, now, value);
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Writer {
+    /// A writer over a store, with its counters restored.
+    pub fn new(
+        store: Store,
+        env: Environment,
+        clock: Arc<dyn Clock>,
+        shared: Arc<Shared>,
+    ) -> Result<Writer, crate::store::Error> {
+        let outbox_seq = store.counter("outbox")?;
+        let audit_seq = store.counter("audit")?;
+        let dead_seq = store.counter("dead")?;
+        let mut writer = Writer {
+            store,
+            env,
+            clock,
+            shared,
+            outbox_seq,
+            audit_seq,
+            dead_seq,
+            on_outbox: Box::new(|| {}),
+            schedules: HashMap::new(),
+            schedule_cursor: None,
+        };
+        writer.plan_schedules();
+        Ok(writer)
+    }
+
+    fn library(&self) -> Arc<Library> {
+        self.shared
+            .library
+            .lock()
+            .map(|l| Arc::clone(&l))
+            .unwrap_or_default()
+    }
+
+    fn plan_schedules(&mut self) {
+        let now = self.clock.now();
+        let library = self.library();
+        self.schedules.clear();
+        for (_, program) in library.current_programs() {
+            if let Trigger::Schedule { cron, zone, .. } = &program.trigger {
+                let last = self
+                    .store
+                    .counter(&format!("schedule/{}", program.journey))
+                    .ok()
+                    .and_then(|v| i64::try_from(v).ok())
+                    .filter(|v| *v > 0)
+                    .unwrap_or(now);
+                if let Some(next) = next_fire(cron, zone, last) {
+                    self.schedules.insert(program.journey.clone(), next);
+                }
+            }
+        }
+    }
+
+    /// Runs until a `Shutdown` request or until every sender is gone.
+    pub fn run(mut self, requests: Receiver<Request>) {
+        loop {
+            let now = self.clock.now();
+            let wait = self.idle_wait(now);
+            let mut incoming = Vec::new();
+            let mut stop = false;
+            match requests.recv_timeout(wait) {
+                Ok(Request::Shutdown) => stop = true,
+                Ok(request) => incoming.push(request),
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => stop = true,
+            }
+            while incoming.len() < MAX_GROUP && !stop {
+                match requests.try_recv() {
+                    Ok(Request::Shutdown) => stop = true,
+                    Ok(request) => incoming.push(request),
+                    Err(_) => break,
+                }
+            }
+            self.round(incoming);
+            if stop {
+                tracing::info!("the writer stopped after its last commit");
+                return;
+            }
+        }
+    }
+
+    fn idle_wait(&self, now: i64) -> Duration {
+        let next_timer = self.store.next_wake().ok().flatten();
+        let next_schedule = self.schedules.values().min().copied();
+        let busy = self.schedule_cursor.is_some();
+        let next = [next_timer, next_schedule].into_iter().flatten().min();
+        match next {
+            _ if busy => Duration::ZERO,
+            Some(at) if at <= now => Duration::ZERO,
+            Some(at) => Duration::from_secs(u64::try_from(at - now).unwrap_or(1).min(1)),
+            None => Duration::from_secs(1),
+        }
+    }
+
+    /// One round: the requests, due timers, a schedule chunk; one commit; the replies.
+    pub fn round(&mut self, incoming: Vec<Request>) {
+        let now = self.clock.now();
+        let library = self.library();
+        let started = std::time::Instant::now();
+        let store = self.store.clone();
+        let mut round = Round {
+            store: &store,
+            batch: Batch::new(),
+            states: HashMap::new(),
+            dirty: Vec::new(),
+            timers: HashMap::new(),
+            replies: Vec::new(),
+            outbox_added: false,
+            outbox_seq: self.outbox_seq,
+            audit_seq: self.audit_seq,
+            dead_seq: self.dead_seq,
+            processed: HashMap::new(),
+        };
+        let mut failure: Option<ApiError> = None;
+        let mut deployed = false;
+        for request in incoming {
+            let result = match request {
+                Request::Events(events, reply) => self
+                    .events(&mut round, &library, events, now)
+                    .map(|accepted| {
+                        round.replies.push(Reply::Events(reply, accepted));
+                    }),
+                Request::Profile(customer, attributes, reply) => self
+                    .step(
+                        &mut round,
+                        &library,
+                        &customer,
+                        &Input::Profile(attributes),
+                        now,
+                    )
+                    .map(|()| round.replies.push(Reply::Unit(reply))),
+                Request::Erase(customer, reply) => self
+                    .erase(&mut round, &customer)
+                    .map(|existed| round.replies.push(Reply::Bool(reply, existed))),
+                Request::Delivery(seq, report, reply) => self
+                    .delivery(&mut round, &library, seq, report, now)
+                    .map(|()| round.replies.push(Reply::Unit(reply))),
+                Request::Deploy(programs, reply) => {
+                    let changes = self.deploy(&mut round, programs);
+                    deployed = true;
+                    round.replies.push(Reply::Deployed(reply, changes));
+                    Ok(())
+                }
+                Request::Shutdown => Ok(()),
+            };
+            if let Err(error) = result {
+                failure = Some(error);
+                break;
+            }
+        }
+        if failure.is_none()
+            && let Err(error) = self.fire_timers(&mut round, &library, now)
+        {
+            failure = Some(error);
+        }
+        if failure.is_none()
+            && let Err(error) = self.fire_schedule(&mut round, &library, now)
+        {
+            failure = Some(error);
+        }
+        // Commit: states, counters, everything in one batch, then one sync.
+        if failure.is_none() {
+            for customer in std::mem::take(&mut round.dirty) {
+                if let Some(state) = round.states.get(&customer) {
+                    round.batch.put_customer(state);
+                }
+            }
+            round.batch.counter("outbox", round.outbox_seq);
+            round.batch.counter("audit", round.audit_seq);
+            round.batch.counter("dead", round.dead_seq);
+            let batch = std::mem::take(&mut round.batch);
+            let writes = batch.len();
+            let committed = self.store.apply(batch).and_then(|()| {
+                if writes > 0 {
+                    self.store.sync()
+                } else {
+                    Ok(())
+                }
+            });
+            match committed {
+                Ok(()) => {
+                    self.outbox_seq = round.outbox_seq;
+                    self.audit_seq = round.audit_seq;
+                    self.dead_seq = round.dead_seq;
+                    if writes > 0 {
+                        self.shared.metrics.add(&self.shared.metrics.commits, 1);
+                        self.shared.metrics.observe_commit(started.elapsed());
+                    }
+                }
+                Err(error) => {
+                    tracing::error!("commit failed, nothing acknowledged: {error}");
+                    failure = Some(ApiError::Internal(format!("the store failed: {error}")));
+                }
+            }
+        }
+        if deployed {
+            self.plan_schedules();
+        }
+        for reply in round.replies {
+            reply.send(failure.as_ref());
+        }
+        if round.outbox_added && failure.is_none() {
+            (self.on_outbox)();
+        }
+    }
+
+    fn events(
+        &mut self,
+        round: &mut Round<'_>,
+        library: &Library,
+        events: Vec<Submission>,
+        now: i64,
+    ) -> Result<Vec<Accepted>, ApiError> {
+        let mut accepted = Vec::with_capacity(events.len());
+        for submission in events {
+            let seen = round.processed.contains_key(&submission.key)
+                || self
+                    .store
+                    .processed(&submission.key)
+                    .map_err(|e| ApiError::Internal(e.message))?;
+            if seen {
+                self.shared
+                    .metrics
+                    .add(&self.shared.metrics.events_duplicate, 1);
+                accepted.push(Accepted::Duplicate);
+                continue;
+            }
+            round.processed.insert(submission.key.clone(), ());
+            round.batch.processed(&submission.key, now);
+            self.step(
+                round,
+                library,
+                &submission.customer,
+                &Input::Event(submission.event),
+                now,
+            )?;
+            self.shared
+                .metrics
+                .add(&self.shared.metrics.events_processed, 1);
+            accepted.push(Accepted::Processed);
+        }
+        Ok(accepted)
+    }
+
+    fn step(
+        &self,
+        round: &mut Round<'_>,
+        library: &Library,
+        customer: &str,
+        input: &Input,
+        now: i64,
+    ) -> Result<(), ApiError> {
+        let state = round.state(customer)?;
+        let mut executed = 0;
+        let effects = vm::step_in_place(library, &self.env, state, input, now, &mut executed);
+        self.shared.metrics.add(&self.shared.metrics.vm_steps, 1);
+        round.effects(customer, now, effects, &self.shared.metrics)
+    }
+
+    fn fire_timers(
+        &self,
+        round: &mut Round<'_>,
+        library: &Library,
+        now: i64,
+    ) -> Result<(), ApiError> {
+        let due = self
+            .store
+            .due_timers(now, TIMERS_PER_ROUND)
+            .map_err(|e| ApiError::Internal(e.message))?;
+        for timer in due {
+            // Skip entries this round already replaced or removed.
+            let current = round.timer_at(&timer.customer, &timer.timer)?;
+            if current != Some(timer.at) {
+                continue;
+            }
+            round
+                .batch
+                .cancel_timer(&timer.customer, &timer.timer, timer.at);
+            round
+                .timers
+                .insert((timer.customer.clone(), timer.timer.clone()), None);
+            self.shared
+                .metrics
+                .add(&self.shared.metrics.timers_fired, 1);
+            self.shared
+                .metrics
+                .observe_lateness(now.saturating_sub(timer.at));
+            self.step(
+                round,
+                library,
+                &timer.customer,
+                &Input::Timer(timer.timer),
+                now,
+            )?;
+        }
+        Ok(())
+    }
+
+    fn fire_schedule(
+        &mut self,
+        round: &mut Round<'_>,
+        library: &Library,
+        now: i64,
+    ) -> Result<(), ApiError> {
+        if self.schedule_cursor.is_none() {
+            let due = self
+                .schedules
+                .iter()
+                .filter(|(_, at)| **at <= now)
+                .min_by_key(|(_, at)| **at)
+                .map(|(journey, at)| (journey.clone(), *at));
+            if let Some((journey, at)) = due {
+                tracing::info!(journey, "schedule fired; asking every customer");
+                self.schedule_cursor = Some((journey, at, None));
+            }
+        }
+        let Some((journey, fired_at, after)) = self.schedule_cursor.clone() else {
+            return Ok(());
+        };
+        let ids = self
+            .store
+            .customer_ids(after.as_deref(), SCHEDULE_CHUNK)
+            .map_err(|e| ApiError::Internal(e.message))?;
+        for id in &ids {
+            self.step(
+                round,
+                library,
+                id,
+                &Input::Schedule {
+                    journey: journey.clone(),
+                },
+                now,
+            )?;
+        }
+        if ids.len() < SCHEDULE_CHUNK {
+            // Done: remember it (a restart does not fire it again) and plan the next one.
+            self.schedule_cursor = None;
+            round.batch.counter(
+                &format!("schedule/{journey}"),
+                u64::try_from(fired_at).unwrap_or(0),
+            );
+            let next = library
+                .current(&journey)
+                .and_then(|(_, program)| match &program.trigger {
+                    Trigger::Schedule { cron, zone, .. } => {
+                        next_fire(cron, zone, now.max(fired_at))
+                    }
+                    _ => None,
+                });
+            match next {
+                Some(next) => {
+                    self.schedules.insert(journey, next);
+                }
+                None => {
+                    self.schedules.remove(&journey);
+                }
+            }
+        } else {
+            self.schedule_cursor = Some((journey, fired_at, ids.last().cloned()));
+        }
+        Ok(())
+    }
+
+    fn erase(&self, round: &mut Round<'_>, customer: &str) -> Result<bool, ApiError> {
+        let internal = |e: crate::store::Error| ApiError::Internal(e.message);
+        let existed = self.store.customer(customer).map_err(internal)?.is_some()
+            || round.states.contains_key(customer);
+        round.states.remove(customer);
+        round.dirty.retain(|d| d != customer);
+        round.batch.delete_customer(customer);
+        for (timer, at) in self.store.customer_timers(customer).map_err(internal)? {
+            round.batch.cancel_timer(customer, &timer, at);
+            round.timers.insert((customer.to_string(), timer), None);
+        }
+        // Pending messages go; the audit keeps what happened, without the person.
+        let mut from = 0;
+        loop {
+            let page = self.store.outbox(from, 1024).map_err(internal)?;
+            let Some((last, _)) = page.last() else { break };
+            from = last + 1;
+            for (seq, record) in &page {
+                if record.customer == customer {
+                    round.batch.delete_outbox(*seq);
+                }
+            }
+            if page.len() < 1024 {
+                break;
+            }
+        }
+        for (key, value) in self.store.audit_keys(customer).map_err(internal)? {
+            round.batch.put_audit_raw(key, None);
+            if let Ok(mut entry) = serde_json::from_slice::<serde_json::Value>(&value) {
+                anonymise(&mut entry);
+                round.batch.audit("(erased)", round.audit_seq, &entry);
+                round.audit_seq += 1;
+            }
+        }
+        Ok(existed)
+    }
+
+    fn delivery(
+        &self,
+        round: &mut Round<'_>,
+        library: &Library,
+        seq: u64,
+        report: DeliveryReport,
+        now: i64,
+    ) -> Result<(), ApiError> {
+        let internal = |e: crate::store::Error| ApiError::Internal(e.message);
+        let Some((found, mut record)) = self
+            .store
+            .outbox(seq, 1)
+            .map_err(internal)?
+            .into_iter()
+            .next()
+            .filter(|(found, _)| *found == seq)
+        else {
+            return Ok(()); // Already settled (or erased).
+        };
+        let _ = found;
+        let metrics = &self.shared.metrics;
+        match report {
+            DeliveryReport::Attempting { retry_at } => {
+                record.attempts += 1;
+                record.next_attempt = retry_at;
+                round.batch.put_outbox(seq, &record);
+            }
+            DeliveryReport::Delivered => {
+                round.batch.delete_outbox(seq);
+                metrics.add(&metrics.messages_delivered, 1);
+                round.audit(
+                    &record.customer,
+                    now,
+                    serde_json::json!({ "effect": "delivered", "message_id": record.message.message_id, "attempts": record.attempts }),
+                );
+            }
+            DeliveryReport::Retry { at, reason } => {
+                record.next_attempt = at;
+                record.last_error = Some(reason.clone());
+                round.batch.put_outbox(seq, &record);
+                metrics.add(&metrics.messages_retried, 1);
+                round.audit(
+                    &record.customer,
+                    now,
+                    serde_json::json!({ "effect": "delivery_retry", "message_id": record.message.message_id, "reason": reason }),
+                );
+            }
+            DeliveryReport::Permanent { reason, suppress } => {
+                round.batch.delete_outbox(seq);
+                if suppress && let Some(address) = &record.message.to {
+                    round.batch.suppress(address, now);
+                }
+                let letter = DeadLetter {
+                    customer: record.customer.clone(),
+                    message: record.message.clone(),
+                    reason: reason.clone(),
+                    at: now,
+                };
+                round.batch.dead_letter(round.dead_seq, &letter);
+                round.dead_seq += 1;
+                metrics.add(&metrics.messages_dead, 1);
+                round.audit(
+                    &record.customer,
+                    now,
+                    serde_json::json!({ "effect": "dead_letter", "message_id": record.message.message_id, "reason": reason }),
+                );
+            }
+            DeliveryReport::Dropped { reason } => {
+                round.batch.delete_outbox(seq);
+                round.audit(
+                    &record.customer,
+                    now,
+                    serde_json::json!({ "effect": "not_delivered", "message_id": record.message.message_id, "reason": reason }),
+                );
+            }
+        }
+        let _ = library;
+        Ok(())
+    }
+
+    fn deploy(
+        &self,
+        round: &mut Round<'_>,
+        programs: Vec<journey_compiler::bytecode::Program>,
+    ) -> Vec<String> {
+        let mut library = (*self.library()).clone();
+        let mut lines = Vec::new();
+        for program in &programs {
+            let (bytes, hash) = journey_compiler::bytecode::format::encode(program);
+            round.batch.put_program(&hash.0, bytes);
+            round.batch.deploy(&program.journey, &hash.0);
+        }
+        for (name, change) in library.deploy(programs) {
+            use crate::vm::library::Deployed;
+            let line = match change {
+                Deployed::New(hash) => format!("{name}: new, version {}", hash.short()),
+                Deployed::Changed { from, to } => format!(
+                    "{name}: version {} replaces {} (customers already in it finish on {})",
+                    to.short(),
+                    from.short(),
+                    from.short()
+                ),
+                Deployed::Unchanged(hash) => format!("{name}: unchanged, version {}", hash.short()),
+                Deployed::Retired(hash) => {
+                    round.batch.retire(&name);
+                    format!(
+                        "{name}: retired (customers in version {} finish it)",
+                        hash.short()
+                    )
+                }
+            };
+            lines.push(line);
+        }
+        if let Ok(mut current) = self.shared.library.lock() {
+            *current = Arc::new(library);
+        }
+        lines
+    }
+}
+
+/// Replaces personal data in an audit entry: addresses, names, ids.
+fn anonymise(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::Object(map) => {
+            for (key, field) in map.iter_mut() {
+                if matches!(
+                    key.as_str(),
+                    "to" | "subject" | "customer" | "shown" | "why" | "message"
+                ) {
+                    *field = serde_json::Value::String("(erased)".to_string());
+                } else {
+                    anonymise(field);
+                }
+            }
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(anonymise),
+        _ => {}
+    }
+}
+
+/// The next firing of a schedule strictly after `after`.
+pub fn next_fire(cron: &str, zone: &str, after: i64) -> Option<i64> {
+    let schedule = cron::Schedule::from_str(&format!("0 {cron}")).ok()?;
+    let tz = chrono_tz::Tz::from_str(zone).unwrap_or(chrono_tz::Tz::UTC);
+    let from = tz.timestamp_opt(after, 0).single()?;
+    schedule.after(&from).next().map(|at| at.timestamp())
+}

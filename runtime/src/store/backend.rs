@@ -1,0 +1,232 @@
+//! The narrow storage contract every backend fulfils: ordered keys and values, prefix scans,
+//! atomic batches and an explicit durability barrier. Tables (`store::tables`) are built on it,
+//! so a new backend (a distributed database) implements five methods.
+//!
+//! Two backends: [`Memory`] (tests, simulations) and [`Sled`] (the embedded default). Sled 0.34's
+//! `flush` uses `sync_file_range`, which does not reach the disk's cache, so [`Sled::sync`]
+//! also calls `fdatasync` on the database's files.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+/// A storage failure, with what was being done.
+#[derive(Debug)]
+pub struct Error {
+    /// What failed, in words.
+    pub message: String,
+}
+
+impl std::fmt::Display for Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Error {}
+
+impl Error {
+    /// An error with a message.
+    pub fn new(message: impl Into<String>) -> Error {
+        Error {
+            message: message.into(),
+        }
+    }
+}
+
+/// One write of a batch: a value to put, or `None` to delete the key.
+pub type Write = (Vec<u8>, Option<Vec<u8>>);
+
+/// Ordered bytes with atomic batches.
+pub trait Backend: Send + Sync {
+    /// The value of a key.
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, Error>;
+    /// Up to `limit` pairs whose keys start with `prefix`, in key order, from `start` on
+    /// (`start` must itself start with `prefix`; pass the prefix to begin at its first key).
+    fn scan(
+        &self,
+        prefix: &[u8],
+        start: &[u8],
+        limit: usize,
+    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, Error>;
+    /// Applies every write or none.
+    fn apply(&self, writes: Vec<Write>) -> Result<(), Error>;
+    /// Makes every applied batch durable (on the disk, past its cache).
+    fn sync(&self) -> Result<(), Error>;
+    /// Bytes used on disk (0 in memory).
+    fn size_on_disk(&self) -> u64;
+}
+
+/// Keys and values in memory.
+#[derive(Default)]
+pub struct Memory {
+    map: Mutex<BTreeMap<Vec<u8>, Vec<u8>>>,
+}
+
+impl Memory {
+    /// An empty store.
+    pub fn new() -> Memory {
+        Memory::default()
+    }
+
+    fn map(&self) -> Result<std::sync::MutexGuard<'_, BTreeMap<Vec<u8>, Vec<u8>>>, Error> {
+        self.map
+            .lock()
+            .map_err(|_| Error::new("the memory store is poisoned by an earlier panic"))
+    }
+}
+
+impl Backend for Memory {
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, Error> {
+        Ok(self.map()?.get(key).cloned())
+    }
+
+    fn scan(
+        &self,
+        prefix: &[u8],
+        start: &[u8],
+        limit: usize,
+    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, Error> {
+        Ok(self
+            .map()?
+            .range(start.to_vec()..)
+            .take_while(|(key, _)| key.starts_with(prefix))
+            .take(limit)
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect())
+    }
+
+    fn apply(&self, writes: Vec<Write>) -> Result<(), Error> {
+        let mut map = self.map()?;
+        for (key, value) in writes {
+            match value {
+                Some(value) => {
+                    map.insert(key, value);
+                }
+                None => {
+                    map.remove(&key);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn sync(&self) -> Result<(), Error> {
+        Ok(())
+    }
+
+    fn size_on_disk(&self) -> u64 {
+        0
+    }
+}
+
+/// The embedded default: one sled tree in a folder.
+pub struct Sled {
+    db: sled::Db,
+    folder: PathBuf,
+}
+
+impl Sled {
+    /// Opens (or creates) the database in `folder`.
+    pub fn open(folder: &Path) -> Result<Sled, Error> {
+        std::fs::create_dir_all(folder).map_err(|e| {
+            Error::new(format!(
+                "cannot create the data folder `{}`: {e}",
+                folder.display()
+            ))
+        })?;
+        let db = sled::Config::new()
+            .path(folder.join("db"))
+            // The cache does not bound memory in sled 0.34; keep it modest.
+            .cache_capacity(64 * 1024 * 1024)
+            .open()
+            .map_err(|e| {
+                Error::new(format!(
+                    "cannot open the store in `{}`: {e} (is another `journey run` using it?)",
+                    folder.display()
+                ))
+            })?;
+        Ok(Sled {
+            db,
+            folder: folder.to_path_buf(),
+        })
+    }
+}
+
+fn sled_error(what: &str, error: sled::Error) -> Error {
+    Error::new(format!("the store failed while {what}: {error}"))
+}
+
+impl Backend for Sled {
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, Error> {
+        self.db
+            .get(key)
+            .map(|v| v.map(|v| v.to_vec()))
+            .map_err(|e| sled_error("reading", e))
+    }
+
+    fn scan(
+        &self,
+        prefix: &[u8],
+        start: &[u8],
+        limit: usize,
+    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, Error> {
+        let mut out = Vec::new();
+        for item in self.db.range(start.to_vec()..) {
+            let (key, value) = item.map_err(|e| sled_error("scanning", e))?;
+            if !key.starts_with(prefix) || out.len() >= limit {
+                break;
+            }
+            out.push((key.to_vec(), value.to_vec()));
+        }
+        Ok(out)
+    }
+
+    fn apply(&self, writes: Vec<Write>) -> Result<(), Error> {
+        let mut batch = sled::Batch::default();
+        for (key, value) in writes {
+            match value {
+                Some(value) => batch.insert(key, value),
+                None => batch.remove(key),
+            }
+        }
+        self.db
+            .apply_batch(batch)
+            .map_err(|e| sled_error("writing a batch", e))
+    }
+
+    fn sync(&self) -> Result<(), Error> {
+        self.db.flush().map_err(|e| sled_error("flushing", e))?;
+        // sled's flush stops at sync_file_range: make the data reach the disk itself.
+        sync_folder(&self.folder.join("db"))
+    }
+
+    fn size_on_disk(&self) -> u64 {
+        self.db.size_on_disk().unwrap_or(0)
+    }
+}
+
+/// `fdatasync` on every file below `folder`, then on the folder itself.
+fn sync_folder(folder: &Path) -> Result<(), Error> {
+    let entries = std::fs::read_dir(folder).map_err(|e| {
+        Error::new(format!(
+            "cannot list `{}` to sync it: {e}",
+            folder.display()
+        ))
+    })?;
+    for entry in entries {
+        let entry =
+            entry.map_err(|e| Error::new(format!("cannot list `{}`: {e}", folder.display())))?;
+        let path = entry.path();
+        if path.is_dir() {
+            sync_folder(&path)?;
+        } else if let Ok(file) = std::fs::File::open(&path) {
+            file.sync_data()
+                .map_err(|e| Error::new(format!("cannot sync `{}`: {e}", path.display())))?;
+        }
+    }
+    if let Ok(dir) = std::fs::File::open(folder) {
+        let _ = dir.sync_all();
+    }
+    Ok(())
+}

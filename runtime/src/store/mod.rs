@@ -1,0 +1,595 @@
+//! The durable store of `journey run`: typed tables over a [`Backend`] (sled by default, memory
+//! in tests). Every step of the engine writes one [`Batch`] — customer states, timer changes,
+//! outbox messages, processed event ids, audit entries — that lands whole or not at all, and
+//! [`Store::sync`] makes everything applied durable.
+//!
+//! One keyspace, one prefix byte per table (a single-tree batch in sled costs about half a
+//! multi-tree transaction):
+//!
+//! | prefix | key | value |
+//! |---|---|---|
+//! | `c` | customer id | `CustomerState` (postcard) |
+//! | `t` | wake time (8 bytes, ordered), customer id, 0, timer | empty: the timer index |
+//! | `r` | customer id, 0, timer | wake time: to replace or cancel a timer |
+//! | `o` | sequence number | `OutboxRecord` (postcard) |
+//! | `e` | idempotency key | time processed |
+//! | `a` | customer id, 0, sequence number | audit entry (JSON) |
+//! | `p` | program hash | program bytes (the `.jbc` format) |
+//! | `d` | journey name | hash of its current program |
+//! | `x` | sequence number | `DeadLetter` (JSON) |
+//! | `s` | email address | time it was suppressed |
+//! | `m` | counter name | next value |
+
+pub mod backend;
+
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+pub use backend::{Backend, Error, Memory, Sled};
+
+use crate::vm::{CustomerState, Message, TimerId};
+
+/// A message waiting to be delivered.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct OutboxRecord {
+    /// The customer.
+    pub customer: String,
+    /// The rendered message.
+    pub message: Message,
+    /// Delivery attempts started so far (written before each attempt).
+    pub attempts: u32,
+    /// Not before this time (seconds since the epoch).
+    pub next_attempt: i64,
+    /// The last temporary failure, if any.
+    pub last_error: Option<String>,
+    /// When it was queued (the message's Date on every attempt).
+    pub queued_at: i64,
+}
+
+/// A message given up on.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DeadLetter {
+    /// The customer.
+    pub customer: String,
+    /// The message.
+    pub message: Message,
+    /// Why it was given up.
+    pub reason: String,
+    /// When (seconds since the epoch).
+    pub at: i64,
+}
+
+/// A due timer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DueTimer {
+    /// When it was due.
+    pub at: i64,
+    /// Whose.
+    pub customer: String,
+    /// Which.
+    pub timer: TimerId,
+}
+
+/// The tables.
+#[derive(Clone)]
+pub struct Store {
+    backend: Arc<dyn Backend>,
+}
+
+/// Writes that land together.
+#[derive(Default)]
+pub struct Batch {
+    writes: Vec<backend::Write>,
+}
+
+fn key(prefix: u8, parts: &[&[u8]]) -> Vec<u8> {
+    let mut key = Vec::with_capacity(1 + parts.iter().map(|p| p.len() + 1).sum::<usize>());
+    key.push(prefix);
+    for (idx, part) in parts.iter().enumerate() {
+        if idx > 0 {
+            key.push(0);
+        }
+        key.extend_from_slice(part);
+    }
+    key
+}
+
+/// An ordered encoding of a signed time.
+fn time_bytes(at: i64) -> [u8; 8] {
+    ((at as u64) ^ (1 << 63)).to_be_bytes()
+}
+
+fn time_of(bytes: &[u8]) -> Option<i64> {
+    let array: [u8; 8] = bytes.get(..8)?.try_into().ok()?;
+    Some((u64::from_be_bytes(array) ^ (1 << 63)) as i64)
+}
+
+/// The timer index key: `t`, the ordered wake time, the customer, 0, the timer.
+fn timer_index_key(at: i64, customer: &str, timer: &[u8]) -> Vec<u8> {
+    let mut index = Vec::with_capacity(10 + customer.len() + timer.len());
+    index.push(b't');
+    index.extend_from_slice(&time_bytes(at));
+    index.extend_from_slice(customer.as_bytes());
+    index.push(0);
+    index.extend_from_slice(timer);
+    index
+}
+
+/// A timer as key bytes: `w` journey 0 instance seq, or `a` journey.
+fn timer_bytes(timer: &TimerId) -> Vec<u8> {
+    match timer {
+        TimerId::Wake {
+            journey,
+            instance,
+            seq,
+        } => {
+            let mut out = vec![b'w'];
+            out.extend_from_slice(journey.as_bytes());
+            out.push(0);
+            out.extend_from_slice(&instance.to_be_bytes());
+            out.extend_from_slice(&seq.to_be_bytes());
+            out
+        }
+        TimerId::Anniversary { journey } => {
+            let mut out = vec![b'a'];
+            out.extend_from_slice(journey.as_bytes());
+            out
+        }
+    }
+}
+
+fn timer_of(bytes: &[u8]) -> Option<TimerId> {
+    let (kind, rest) = bytes.split_first()?;
+    match kind {
+        b'w' => {
+            let zero = rest.iter().position(|b| *b == 0)?;
+            let journey = std::str::from_utf8(rest.get(..zero)?).ok()?.to_string();
+            let numbers = rest.get(zero + 1..)?;
+            let instance = u32::from_be_bytes(numbers.get(..4)?.try_into().ok()?);
+            let seq = u32::from_be_bytes(numbers.get(4..8)?.try_into().ok()?);
+            Some(TimerId::Wake {
+                journey,
+                instance,
+                seq,
+            })
+        }
+        b'a' => Some(TimerId::Anniversary {
+            journey: std::str::from_utf8(rest).ok()?.to_string(),
+        }),
+        _ => None,
+    }
+}
+
+fn decode<T: serde::de::DeserializeOwned>(what: &str, bytes: &[u8]) -> Result<T, Error> {
+    journey_compiler::bytecode::depth::guarded(|| postcard::from_bytes(bytes))
+        .0
+        .map_err(|e| {
+            Error::new(format!(
+                "a stored {what} cannot be read ({e}); the data folder may be damaged"
+            ))
+        })
+}
+
+fn encode<T: Serialize>(value: &T) -> Vec<u8> {
+    postcard::to_stdvec(value).unwrap_or_default()
+}
+
+impl Store {
+    /// Tables over a backend.
+    pub fn new(backend: Arc<dyn Backend>) -> Store {
+        Store { backend }
+    }
+
+    /// A store in memory.
+    pub fn memory() -> Store {
+        Store::new(Arc::new(Memory::new()))
+    }
+
+    /// Applies a batch atomically (not yet durable: see [`Store::sync`]).
+    pub fn apply(&self, batch: Batch) -> Result<(), Error> {
+        if batch.writes.is_empty() {
+            return Ok(());
+        }
+        self.backend.apply(batch.writes)
+    }
+
+    /// Makes every applied batch durable.
+    pub fn sync(&self) -> Result<(), Error> {
+        self.backend.sync()
+    }
+
+    /// Bytes on disk.
+    pub fn size_on_disk(&self) -> u64 {
+        self.backend.size_on_disk()
+    }
+
+    /// A customer's state.
+    pub fn customer(&self, id: &str) -> Result<Option<CustomerState>, Error> {
+        match self.backend.get(&key(b'c', &[id.as_bytes()]))? {
+            Some(bytes) => decode("customer", &bytes).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// Customer ids from `after` on (exclusive), in order, at most `limit`.
+    pub fn customer_ids(&self, after: Option<&str>, limit: usize) -> Result<Vec<String>, Error> {
+        let start = match after {
+            Some(id) => {
+                let mut k = key(b'c', &[id.as_bytes()]);
+                k.push(0);
+                k
+            }
+            None => vec![b'c'],
+        };
+        Ok(self
+            .backend
+            .scan(b"c", &start, limit)?
+            .into_iter()
+            .filter_map(|(k, _)| std::str::from_utf8(k.get(1..)?).ok().map(str::to_string))
+            .collect())
+    }
+
+    /// Whether an idempotency key was processed.
+    pub fn processed(&self, idempotency_key: &str) -> Result<bool, Error> {
+        Ok(self
+            .backend
+            .get(&key(b'e', &[idempotency_key.as_bytes()]))?
+            .is_some())
+    }
+
+    /// When a customer's timer is set for, if it is.
+    pub fn timer_at(&self, customer: &str, timer: &TimerId) -> Result<Option<i64>, Error> {
+        Ok(self
+            .backend
+            .get(&key(b'r', &[customer.as_bytes(), &timer_bytes(timer)]))?
+            .and_then(|bytes| time_of(&bytes)))
+    }
+
+    /// Timers due at or before `now`, oldest first, at most `limit` (a range scan of the
+    /// ordered index: millions of future timers are never read).
+    pub fn due_timers(&self, now: i64, limit: usize) -> Result<Vec<DueTimer>, Error> {
+        let mut out = Vec::new();
+        for (k, _) in self.backend.scan(b"t", b"t", limit)? {
+            let Some(at) = k.get(1..9).and_then(time_of) else {
+                continue;
+            };
+            if at > now {
+                break;
+            }
+            let rest = k.get(9..).unwrap_or(&[]);
+            let Some(zero) = rest.iter().position(|b| *b == 0) else {
+                continue;
+            };
+            let customer = String::from_utf8_lossy(rest.get(..zero).unwrap_or(&[])).into_owned();
+            if let Some(timer) = rest.get(zero + 1..).and_then(timer_of) {
+                out.push(DueTimer {
+                    at,
+                    customer,
+                    timer,
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    /// The earliest pending timer.
+    pub fn next_wake(&self) -> Result<Option<i64>, Error> {
+        Ok(self
+            .backend
+            .scan(b"t", b"t", 1)?
+            .first()
+            .and_then(|(k, _)| k.get(1..9).and_then(time_of)))
+    }
+
+    /// Outbox messages from sequence `from` on, at most `limit`.
+    pub fn outbox(&self, from: u64, limit: usize) -> Result<Vec<(u64, OutboxRecord)>, Error> {
+        let start = key(b'o', &[&from.to_be_bytes()]);
+        let mut out = Vec::new();
+        for (k, v) in self.backend.scan(b"o", &start, limit)? {
+            let Some(seq) = k
+                .get(1..9)
+                .and_then(|b| b.try_into().ok())
+                .map(u64::from_be_bytes)
+            else {
+                continue;
+            };
+            out.push((seq, decode("outbox message", &v)?));
+        }
+        Ok(out)
+    }
+
+    /// The audit entries of a customer (JSON), oldest first, the last `limit`.
+    pub fn audit(&self, customer: &str, limit: usize) -> Result<Vec<serde_json::Value>, Error> {
+        let prefix = {
+            let mut k = key(b'a', &[customer.as_bytes()]);
+            k.push(0);
+            k
+        };
+        let all = self.backend.scan(&prefix, &prefix, usize::MAX)?;
+        let skip = all.len().saturating_sub(limit);
+        Ok(all
+            .into_iter()
+            .skip(skip)
+            .filter_map(|(_, v)| serde_json::from_slice(&v).ok())
+            .collect())
+    }
+
+    /// Dead letters, oldest first.
+    pub fn dead_letters(&self, limit: usize) -> Result<Vec<DeadLetter>, Error> {
+        Ok(self
+            .backend
+            .scan(b"x", b"x", limit)?
+            .into_iter()
+            .filter_map(|(_, v)| serde_json::from_slice(&v).ok())
+            .collect())
+    }
+
+    /// Whether an address was suppressed (after a permanent failure).
+    pub fn suppressed(&self, address: &str) -> Result<bool, Error> {
+        Ok(self
+            .backend
+            .get(&key(b's', &[address.to_ascii_lowercase().as_bytes()]))?
+            .is_some())
+    }
+
+    /// Every stored program (bytes in the `.jbc` format), by hash.
+    pub fn programs(&self) -> Result<Vec<Vec<u8>>, Error> {
+        Ok(self
+            .backend
+            .scan(b"p", b"p", usize::MAX)?
+            .into_iter()
+            .map(|(_, v)| v)
+            .collect())
+    }
+
+    /// The deployed journeys: name and current program hash.
+    pub fn deployment(&self) -> Result<Vec<(String, [u8; 32])>, Error> {
+        Ok(self
+            .backend
+            .scan(b"d", b"d", usize::MAX)?
+            .into_iter()
+            .filter_map(|(k, v)| {
+                let name = std::str::from_utf8(k.get(1..)?).ok()?.to_string();
+                let hash: [u8; 32] = v.as_slice().try_into().ok()?;
+                Some((name, hash))
+            })
+            .collect())
+    }
+
+    /// A counter's next value.
+    pub fn counter(&self, name: &str) -> Result<u64, Error> {
+        Ok(self
+            .backend
+            .get(&key(b'm', &[name.as_bytes()]))?
+            .and_then(|b| b.as_slice().try_into().ok())
+            .map_or(0, u64::from_be_bytes))
+    }
+}
+
+impl Batch {
+    /// An empty batch.
+    pub fn new() -> Batch {
+        Batch::default()
+    }
+
+    /// Whether it writes nothing.
+    pub fn is_empty(&self) -> bool {
+        self.writes.is_empty()
+    }
+
+    /// Writes queued.
+    pub fn len(&self) -> usize {
+        self.writes.len()
+    }
+
+    /// Stores a customer's state.
+    pub fn put_customer(&mut self, state: &CustomerState) {
+        self.writes
+            .push((key(b'c', &[state.id.as_bytes()]), Some(encode(state))));
+    }
+
+    /// Removes a customer's state.
+    pub fn delete_customer(&mut self, id: &str) {
+        self.writes.push((key(b'c', &[id.as_bytes()]), None));
+    }
+
+    /// Sets a timer, replacing its earlier time `previous` if it had one.
+    pub fn set_timer(&mut self, customer: &str, timer: &TimerId, at: i64, previous: Option<i64>) {
+        let id = timer_bytes(timer);
+        if let Some(old) = previous {
+            self.writes
+                .push((timer_index_key(old, customer, &id), None));
+        }
+        self.writes
+            .push((timer_index_key(at, customer, &id), Some(Vec::new())));
+        self.writes.push((
+            key(b'r', &[customer.as_bytes(), &id]),
+            Some(time_bytes(at).to_vec()),
+        ));
+    }
+
+    /// Removes a timer set for `at`.
+    pub fn cancel_timer(&mut self, customer: &str, timer: &TimerId, at: i64) {
+        let id = timer_bytes(timer);
+        self.writes.push((timer_index_key(at, customer, &id), None));
+        self.writes
+            .push((key(b'r', &[customer.as_bytes(), &id]), None));
+    }
+
+    /// Records an idempotency key as processed.
+    pub fn processed(&mut self, idempotency_key: &str, at: i64) {
+        self.writes.push((
+            key(b'e', &[idempotency_key.as_bytes()]),
+            Some(at.to_be_bytes().to_vec()),
+        ));
+    }
+
+    /// Puts an outbox message under its sequence number.
+    pub fn put_outbox(&mut self, seq: u64, record: &OutboxRecord) {
+        self.writes
+            .push((key(b'o', &[&seq.to_be_bytes()]), Some(encode(record))));
+    }
+
+    /// Removes an outbox message.
+    pub fn delete_outbox(&mut self, seq: u64) {
+        self.writes.push((key(b'o', &[&seq.to_be_bytes()]), None));
+    }
+
+    /// Adds an audit entry.
+    pub fn audit(&mut self, customer: &str, seq: u64, entry: &serde_json::Value) {
+        self.writes.push((
+            key(b'a', &[customer.as_bytes(), &seq.to_be_bytes()]),
+            Some(serde_json::to_vec(entry).unwrap_or_default()),
+        ));
+    }
+
+    /// Removes an audit entry (erasure rewrites them anonymised).
+    pub fn put_audit_raw(&mut self, raw_key: Vec<u8>, value: Option<Vec<u8>>) {
+        self.writes.push((raw_key, value));
+    }
+
+    /// Adds a dead letter.
+    pub fn dead_letter(&mut self, seq: u64, letter: &DeadLetter) {
+        self.writes.push((
+            key(b'x', &[&seq.to_be_bytes()]),
+            Some(serde_json::to_vec(letter).unwrap_or_default()),
+        ));
+    }
+
+    /// Suppresses an address.
+    pub fn suppress(&mut self, address: &str, at: i64) {
+        self.writes.push((
+            key(b's', &[address.to_ascii_lowercase().as_bytes()]),
+            Some(at.to_be_bytes().to_vec()),
+        ));
+    }
+
+    /// Stores a program by hash.
+    pub fn put_program(&mut self, hash: &[u8; 32], bytes: Vec<u8>) {
+        self.writes.push((key(b'p', &[hash]), Some(bytes)));
+    }
+
+    /// Makes a program the current version of its journey.
+    pub fn deploy(&mut self, journey: &str, hash: &[u8; 32]) {
+        self.writes
+            .push((key(b'd', &[journey.as_bytes()]), Some(hash.to_vec())));
+    }
+
+    /// Retires a journey.
+    pub fn retire(&mut self, journey: &str) {
+        self.writes.push((key(b'd', &[journey.as_bytes()]), None));
+    }
+
+    /// Sets a counter.
+    pub fn counter(&mut self, name: &str, value: u64) {
+        self.writes.push((
+            key(b'm', &[name.as_bytes()]),
+            Some(value.to_be_bytes().to_vec()),
+        ));
+    }
+}
+
+impl Store {
+    /// The raw audit keys of a customer (for erasure).
+    pub fn audit_keys(&self, customer: &str) -> Result<Vec<(Vec<u8>, Vec<u8>)>, Error> {
+        let mut prefix = key(b'a', &[customer.as_bytes()]);
+        prefix.push(0);
+        self.backend.scan(&prefix, &prefix, usize::MAX)
+    }
+
+    /// Every timer of a customer (for erasure): timer and time.
+    pub fn customer_timers(&self, customer: &str) -> Result<Vec<(TimerId, i64)>, Error> {
+        let mut prefix = key(b'r', &[customer.as_bytes()]);
+        prefix.push(0);
+        Ok(self
+            .backend
+            .scan(&prefix, &prefix, usize::MAX)?
+            .into_iter()
+            .filter_map(|(k, v)| {
+                let timer = timer_of(k.get(prefix.len()..)?)?;
+                Some((timer, time_of(&v)?))
+            })
+            .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use std::path::PathBuf;
+
+    use super::*;
+
+    fn stores() -> Vec<(&'static str, Store, Option<PathBuf>)> {
+        let dir = std::env::temp_dir().join(format!(
+            "journey-store-{}-{}",
+            std::process::id(),
+            rand_suffix()
+        ));
+        vec![
+            ("memory", Store::memory(), None),
+            (
+                "sled",
+                Store::new(Arc::new(Sled::open(&dir).unwrap())),
+                Some(dir),
+            ),
+        ]
+    }
+
+    fn rand_suffix() -> u64 {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        static N: AtomicU64 = AtomicU64::new(0);
+        N.fetch_add(1, Ordering::Relaxed)
+    }
+
+    #[test]
+    fn timers_come_out_in_wake_order_and_can_be_replaced() {
+        for (name, store, dir) in stores() {
+            let timer = |seq| TimerId::Wake {
+                journey: "j".into(),
+                instance: 1,
+                seq,
+            };
+            let mut batch = Batch::new();
+            batch.set_timer("b", &timer(1), 300, None);
+            batch.set_timer("a", &timer(2), -5, None);
+            batch.set_timer(
+                "c",
+                &TimerId::Anniversary {
+                    journey: "k".into(),
+                },
+                100,
+                None,
+            );
+            store.apply(batch).unwrap();
+            let due = store.due_timers(200, 10).unwrap();
+            assert_eq!(
+                due.iter().map(|d| d.at).collect::<Vec<_>>(),
+                [-5, 100],
+                "{name}"
+            );
+            assert_eq!(store.next_wake().unwrap(), Some(-5), "{name}");
+            // Replace b's timer with an earlier one, cancel a's.
+            let mut batch = Batch::new();
+            let previous = store.timer_at("b", &timer(1)).unwrap();
+            assert_eq!(previous, Some(300));
+            batch.set_timer("b", &timer(1), 50, previous);
+            batch.cancel_timer("a", &timer(2), -5);
+            store.apply(batch).unwrap();
+            let due = store.due_timers(1000, 10).unwrap();
+            assert_eq!(
+                due.iter()
+                    .map(|d| (d.at, d.customer.as_str()))
+                    .collect::<Vec<_>>(),
+                [(50, "b"), (100, "c")],
+                "{name}"
+            );
+            assert_eq!(due[0].timer, timer(1));
+            store.sync().unwrap();
+            if let Some(dir) = dir {
+                let _ = std::fs::remove_dir_all(dir);
+            }
+        }
+    }
+}
