@@ -5,6 +5,7 @@ mod build;
 mod check;
 mod compile;
 mod disasm;
+mod event;
 mod explain;
 mod files;
 mod graph;
@@ -16,7 +17,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
-/// Check, explain (and soon build, simulate and run) customer journeys.
+/// Check, test, simulate and run customer journeys.
 #[derive(Parser)]
 #[command(name = "journey", version, about, long_about = None)]
 struct Cli {
@@ -41,6 +42,9 @@ enum Command {
     Graph(graph::Args),
     /// Run the journeys for real: store, HTTP ingest, timers and email delivery.
     Run(run::Args),
+    /// Send events to a running `journey run`.
+    #[command(subcommand)]
+    Event(event::Command),
     /// Run journeys over a scenario on a virtual clock and print what each customer receives.
     Simulate(simulate::Args),
     /// Run the tests written next to journeys (`*.test.toml`).
@@ -90,6 +94,7 @@ fn main() -> ExitCode {
         Command::Explain { code } => explain::run(&code),
         Command::Graph(args) => graph::run(&args),
         Command::Run(args) => run::run(&args),
+        Command::Event(command) => event::run(&command),
         Command::Simulate(args) => simulate::run(&args),
         Command::Test(args) => test::run(&args),
     }

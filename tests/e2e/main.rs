@@ -8,6 +8,8 @@
     clippy::indexing_slicing
 )] // test code: a failure should stop the test loudly
 
+mod run;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 

@@ -21,9 +21,12 @@ import json
 import os
 import sys
 import threading
+import warnings
 
 
 def serve(args):
+    # AUTH without TLS is the point here (loopback), and aiosmtpd's deprecation notes are noise.
+    warnings.simplefilter("ignore")
     from aiosmtpd.controller import Controller
     from aiosmtpd.smtp import AuthResult, LoginPassword
 
@@ -65,7 +68,7 @@ def serve(args):
             and auth_data.login == args.user.encode()
             and auth_data.password == args.password.encode()
         )
-        return AuthResult(success=good, handled=False)
+        return AuthResult(success=good, handled=False, auth_data=auth_data)
 
     options = {}
     if args.user is not None:

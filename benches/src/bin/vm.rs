@@ -518,6 +518,120 @@ fn rendering(env: &Environment, count: usize, runs: usize) {
             );
         }
     }
+    render_parts(&library, env, runs);
+}
+
+/// Times the parts of one order confirmation on their own (best of `runs`, `n` calls each):
+/// decoding the event, the customer's zone and locale, the template's values, Markdown to HTML
+/// and to text, the whole render.
+fn render_parts(library: &Library, env: &Environment, runs: usize) {
+    use journey_compiler::bytecode::{BodyFormat, TemplateNode, Trigger, Value};
+    use journey_runtime::render::markdown;
+    use journey_runtime::vm::{decode, eval::Env, exec, message};
+
+    let n = 2_000;
+    let time = |work: &mut dyn FnMut() -> usize| -> f64 {
+        let (elapsed, _) = best_of(runs, || (0..n).map(|_| work()).sum::<usize>());
+        elapsed.as_secs_f64() * 1e6 / f64::from(n)
+    };
+    let (Some((_, program)), Some(schema)) = (
+        library.current("order_confirmation"),
+        library.event_schema("order_placed"),
+    ) else {
+        println!("   (order_confirmation is not deployed: no breakdown)");
+        return;
+    };
+    let (Some(template), Trigger::Event(trigger)) = (
+        program
+            .templates
+            .iter()
+            .find(|t| t.name == "order_confirmation_email"),
+        &program.trigger,
+    ) else {
+        println!("   (order_confirmation_email not found: no breakdown)");
+        return;
+    };
+    let json = order_placed("A-1", START, false);
+    let decode_us =
+        time(&mut || decode::record(library.schemas(), schema, &json, "").map_or(0, |_| 1));
+    let Ok(order) = decode::record(library.schemas(), schema, &json, "") else {
+        println!("   (the order did not decode: no breakdown)");
+        return;
+    };
+    let profile = vm::step(
+        library,
+        env,
+        &CustomerState::new("c000001"),
+        &Input::Profile(profile(1, true)),
+        START,
+    )
+    .state
+    .profile;
+    let locale_us = time(&mut || {
+        let (_, locale) = exec::zone_and_locale(&profile, "order_confirmation", &mut Vec::new());
+        locale.name().len()
+    });
+    let (zone, locale) = exec::zone_and_locale(&profile, "order_confirmation", &mut Vec::new());
+    let mut slots = vec![Value::Missing; program.slots.len()];
+    if let Some(slot) = trigger.slot.and_then(|s| slots.get_mut(s as usize)) {
+        *slot = order;
+    }
+    let render = |template: &journey_compiler::bytecode::Template| {
+        let mut scope = Env {
+            profile: &profile,
+            slots: &slots,
+            slot_names: &program.slots,
+            it: None,
+            locals: Vec::new(),
+            shop: &env.shop,
+            unsubscribe_url: Some(""),
+            zone,
+            locale: &locale,
+            now: START,
+            coupon_seed: None,
+            coupons: Vec::new(),
+        };
+        message::render(program, template, &mut scope).map_or((0, String::new()), |r| {
+            (r.text.len() + r.html.map_or(0, |h| h.len()), r.text)
+        })
+    };
+    let whole_us = time(&mut || render(template).0);
+    // The same template with a plain-text body that includes the layout: the values are
+    // evaluated and printed as for the email, and its output is the Markdown source (values
+    // not Markdown-escaped) that the email's HTML and text parts are made from.
+    let mut plain = template.clone();
+    if let Some((format, body)) = &mut plain.body {
+        *format = BodyFormat::Text;
+        if let Some(layout) = template
+            .layout
+            .and_then(|idx| program.layouts.get(idx as usize))
+        {
+            let mut nodes = layout.header.clone();
+            nodes.push(TemplateNode::Raw("\n\n".to_string()));
+            nodes.append(body);
+            nodes.push(TemplateNode::Raw("\n\n".to_string()));
+            nodes.extend(layout.footer.iter().cloned());
+            *body = nodes;
+        }
+    }
+    plain.layout = None;
+    let values_us = time(&mut || render(&plain).0);
+    let (_, source) = render(&plain);
+    let html_us = time(&mut || markdown::to_html(&source).len());
+    let text_us = time(&mut || markdown::to_text(&source).len());
+    let fragment = markdown::to_html(&source);
+    let wrap_us =
+        time(&mut || markdown::wrap_html("Grazie!", Some("Consegna prevista"), &fragment).len());
+    println!(
+        "   where one order confirmation's time goes (each part alone, {n} calls, best of {runs}; Markdown source {:.1} KB):",
+        source.len() as f64 / 1e3
+    );
+    println!(
+        "      decode the order_placed payload {decode_us:.1} us; zone and locale of the customer {locale_us:.1} us (per call; a step makes several)"
+    );
+    println!(
+        "      render the email {whole_us:.1} us = template values (subject, preheader, body, layout) about {values_us:.1} us + Markdown to HTML {html_us:.1} us + Markdown to text {text_us:.1} us + HTML document {wrap_us:.1} us"
+    );
 }
 
 /// Rebuilds the peak of pending timers from the simulator's log (timers set and not yet fired,

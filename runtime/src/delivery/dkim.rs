@@ -162,11 +162,7 @@ impl Signer {
                 names.push(name);
             }
         }
-        let h = names
-            .iter()
-            .map(|n| n.to_ascii_lowercase())
-            .collect::<Vec<_>>()
-            .join(":");
+        let h = header_list(&names);
         let bh = BASE64.encode(Sha256::digest(relaxed_body(body)));
         let unsigned = format!(
             "v=1; a={}; c=relaxed/relaxed; d={}; s={};\r\n\tt={}; h={};\r\n\tbh={};\r\n\tb=",
@@ -357,6 +353,26 @@ fn relaxed_body(body: &[u8]) -> Vec<u8> {
     out
 }
 
+/// The `h=` list, lower case, folded before a name that would pass 72 characters on its line
+/// (white space around the colons of `h=` is allowed and ignored).
+fn header_list(names: &[&str]) -> String {
+    let mut out = String::new();
+    let mut line = "\tt=1234567890; h=".len();
+    for (i, name) in names.iter().enumerate() {
+        if i > 0 {
+            out.push(':');
+            line += 1;
+            if line + name.len() > 72 {
+                out.push_str("\r\n\t");
+                line = 1;
+            }
+        }
+        out.push_str(&name.to_ascii_lowercase());
+        line += name.len();
+    }
+    out
+}
+
 /// The signature folded into lines of 72 characters (white space inside `b=` is ignored).
 fn fold(b: &str) -> String {
     let mut out = String::with_capacity(b.len() + b.len() / 24);
@@ -454,6 +470,7 @@ mod tests {
             .split("\r\n\r\n")
             .next()
             .unwrap()
+            .replace(":\r\n\t", ":")
             .replace("\r\n\t", " ");
         let dkim = header
             .lines()

@@ -1,0 +1,288 @@
+//! `journey run` as a process: a temporary data folder, events posted over HTTP (also with
+//! `journey event send`), messages read back from the outbox folder, restarts after SIGTERM and
+//! after SIGKILL, a fast clock so waits of days take seconds.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use super::{repo, temp_dir};
+
+/// A running `journey run`, killed when dropped.
+struct Server {
+    child: Child,
+    port: u16,
+    data: PathBuf,
+    log: PathBuf,
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+impl Server {
+    fn start(data: &Path, journeys: &Path, speed: u32) -> Server {
+        Server::start_on(data, journeys, speed, free_port())
+    }
+
+    fn start_on(data: &Path, journeys: &Path, speed: u32, port: u16) -> Server {
+        let log = data.with_extension(format!("log-{port}-{}", std::process::id()));
+        let child = Command::new(env!("CARGO_BIN_EXE_journey"))
+            .args([
+                "run",
+                journeys.to_str().unwrap(),
+                "--data",
+                data.to_str().unwrap(),
+                "--listen",
+                &format!("127.0.0.1:{port}"),
+                "--speed",
+                &speed.to_string(),
+            ])
+            .current_dir(data.parent().unwrap())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .expect("journey run starts");
+        let server = Server {
+            child,
+            port,
+            data: data.to_path_buf(),
+            log,
+        };
+        server.wait_ready();
+        server
+    }
+
+    fn wait_ready(&self) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if let Ok((200, _)) = http(self.port, "GET", "/healthz", None) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("journey run did not start:\n{}", self.log_text());
+    }
+
+    fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    fn terminate(mut self) -> (Option<i32>, String) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return (status.code(), self.log_text());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("journey run did not stop on SIGTERM:\n{}", self.log_text());
+    }
+
+    fn emails(&self) -> Vec<String> {
+        let dir = self.data.join("outbox");
+        let mut found: Vec<String> = std::fs::read_dir(&dir)
+            .map(|entries| {
+                entries
+                    .filter_map(Result::ok)
+                    .map(|e| e.path())
+                    .filter(|p| p.extension().is_some_and(|x| x == "eml"))
+                    .filter_map(|p| std::fs::read_to_string(p).ok())
+                    .collect()
+            })
+            .unwrap_or_default();
+        found.sort();
+        found
+    }
+
+    fn wait_for_email(&self, needle: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if let Some(email) = self.emails().into_iter().find(|e| e.contains(needle)) {
+                return email;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!(
+            "no email containing {needle:?}; emails: {:#?}\nlog:\n{}",
+            self.emails(),
+            self.log_text()
+        );
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A tiny HTTP/1.1 client: status and body.
+fn http(port: u16, method: &str, path: &str, body: Option<&str>) -> std::io::Result<(u16, String)> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port))?;
+    stream.set_read_timeout(Some(Duration::from_secs(30)))?;
+    let body = body.unwrap_or("");
+    let request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes())?;
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer)?;
+    let text = String::from_utf8_lossy(&answer).into_owned();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    Ok((status, body.to_string()))
+}
+
+const GIULIA: &str = r#"{"email":"giulia@example.it","first_name":"Giulia","time_zone":"Europe/Rome","locale":"it-IT","orders_count":2,"total_spent":"10 EUR","points":0,"email_consent":true,"sms_consent":false}"#;
+
+fn order(id: &str) -> String {
+    format!(
+        r#"{{"order_id":"{id}","placed_at":"2026-11-23T10:00:00+01:00","total":"59.80 EUR","items":[{{"product_id":"MOKA-3","name":"Moka Express","quantity":2,"price":"29.90 EUR","related":[]}}],"shipping_method":"Corriere","shipping_address":{{"name":"Giulia Rossi","street":"Via Po 3","city":"Torino","postal_code":"10124","country":"Italia"}},"expected_delivery":"2026-11-28","promised_ship_by":"2026-01-01","payment_method":"Carta","first_order":false,"suggested_products":[],"suggested_product_ids":[]}}"#
+    )
+}
+
+fn journeys_dir() -> PathBuf {
+    repo().join("journeys")
+}
+
+#[test]
+fn run_takes_events_over_http_and_writes_the_messages_to_the_outbox() {
+    let dir = temp_dir("run-basic");
+    let server = Server::start(&dir.join("data"), &journeys_dir(), 1);
+    let (status, _) = http(server.port, "PUT", "/v1/customers/giulia", Some(GIULIA)).unwrap();
+    assert_eq!(status, 204);
+    // The command-line client, as an operator would use it.
+    let sent = Command::new(env!("CARGO_BIN_EXE_journey"))
+        .args([
+            "event",
+            "send",
+            "support_request",
+            "--customer",
+            "giulia",
+            "--data",
+            r#"{"ticket_id":"T-1","subject":"Reso","channel":"email","max_response_hours":48}"#,
+            "--url",
+            &format!("http://127.0.0.1:{}", server.port),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        sent.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&sent.stderr)
+    );
+    assert!(String::from_utf8_lossy(&sent.stdout).contains("processed"));
+    let email = server.wait_for_email("T-1");
+    assert!(email.contains("Message-ID: <"), "{email}");
+    assert!(email.contains("To: giulia@example.it"), "{email}");
+    assert!(email.contains("multipart/alternative"), "{email}");
+    // Where the customer stands, and why.
+    let (status, body) = http(server.port, "GET", "/v1/customers/giulia", None).unwrap();
+    assert_eq!(status, 200);
+    let view: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let kinds: Vec<&str> = view["decisions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|d| d["kind"].as_str())
+        .collect();
+    assert!(
+        kinds.contains(&"entered") && kinds.contains(&"sent"),
+        "{body}"
+    );
+    // A malformed event is refused, naming the field, and nothing is stored.
+    let bad = r#"{"event":"support_request","customer":"marco","data":{"ticket_id":"T-2","subject":"x","channel":"email","max_response_hours":"soon"}}"#;
+    let (status, body) = http(server.port, "POST", "/v1/events", Some(bad)).unwrap();
+    assert_eq!(status, 422, "{body}");
+    assert!(body.contains("max_response_hours"), "{body}");
+    let (status, _) = http(server.port, "GET", "/v1/customers/marco", None).unwrap();
+    assert_eq!(status, 404);
+    let (code, log) = server.terminate();
+    assert_eq!(code, Some(0), "{log}");
+    assert!(log.contains("stopped"), "{log}");
+}
+
+#[test]
+fn after_kill_9_and_a_restart_the_waits_end_and_nothing_is_sent_twice() {
+    let dir = temp_dir("run-crash");
+    let data = dir.join("data");
+    // One virtual day per second: the three-day shipping wait ends three seconds later.
+    let server = Server::start(&data, &journeys_dir(), 86_400);
+    http(server.port, "PUT", "/v1/customers/giulia", Some(GIULIA)).unwrap();
+    let body = format!(
+        r#"{{"event":"order_placed","customer":"giulia","id":"order-A1","data":{}}}"#,
+        order("A1")
+    );
+    let (status, answer) = http(server.port, "POST", "/v1/events", Some(&body)).unwrap();
+    assert_eq!(status, 200, "{answer}");
+    // Acknowledged means on disk: kill it at once.
+    server.kill();
+    let server = Server::start(&data, &journeys_dir(), 86_400);
+    // The same post again (a client retrying): processed once.
+    let (status, answer) = http(server.port, "POST", "/v1/events", Some(&body)).unwrap();
+    assert_eq!(status, 200);
+    assert!(answer.contains("duplicate"), "{answer}");
+    server.wait_for_email("X-Journey: order_confirmation/");
+    let delay = server.wait_for_email("ritardo");
+    assert!(delay.contains("A1"), "{delay}");
+    // Each message once, whatever the crash: files are named after the Message-ID.
+    let emails = server.emails();
+    let confirmations = emails
+        .iter()
+        .filter(|e| e.contains("X-Journey: order_confirmation/"))
+        .count();
+    assert_eq!(confirmations, 1, "{emails:#?}");
+    // The webhook to the shop's team went to the outbox's `other` folder.
+    let others: Vec<PathBuf> = std::fs::read_dir(data.join("outbox").join("other"))
+        .map(|e| e.filter_map(Result::ok).map(|e| e.path()).collect())
+        .unwrap_or_default();
+    assert_eq!(others.len(), 1, "{others:?}");
+}
+
+#[test]
+fn a_folder_that_does_not_compile_is_refused_at_the_first_start() {
+    let dir = temp_dir("run-broken");
+    let journeys = dir.join("journeys");
+    std::fs::create_dir_all(&journeys).unwrap();
+    std::fs::write(
+        journeys.join("bad.journey"),
+        "journey x {\n  when order_shiped\n  send email y\n}\n",
+    )
+    .unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_journey"))
+        .args([
+            "run",
+            journeys.to_str().unwrap(),
+            "--data",
+            dir.join("data").to_str().unwrap(),
+            "--listen",
+            &format!("127.0.0.1:{}", free_port()),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert!(err.contains("unknown event `order_shiped`"), "{err}");
+}
