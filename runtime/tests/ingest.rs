@@ -1282,6 +1282,140 @@ async fn the_documented_schemas_agree_with_the_decoder() {
     assert!(!profile.is_valid(&json!({ "frist_name": "G" })));
 }
 
+#[tokio::test]
+async fn every_answer_is_documented_and_every_error_has_the_error_shape() {
+    let doc = openapi(&signed_config()).await;
+    let error_shape = validator(&doc, "Error");
+    let (fake, router) = setup(&signed_config());
+    let good = event("subscribed", "giulia").to_string();
+    let signed = signature(&good);
+    let sig = ("x-journey-signature", signed.as_str());
+    let signed_broken = signature("{");
+    let cases: Vec<(Method, &str, &str, Vec<(&str, &str)>, String)> = vec![
+        (
+            Method::POST,
+            "/v1/events",
+            "/v1/events",
+            vec![BEARER, JSON, sig],
+            good.clone(),
+        ),
+        (
+            Method::POST,
+            "/v1/events",
+            "/v1/events",
+            vec![BEARER, JSON],
+            good.clone(),
+        ),
+        (
+            Method::POST,
+            "/v1/events",
+            "/v1/events",
+            vec![JSON, sig],
+            good.clone(),
+        ),
+        (
+            Method::POST,
+            "/v1/events",
+            "/v1/events",
+            vec![BEARER, sig],
+            good.clone(),
+        ),
+        (
+            Method::POST,
+            "/v1/events",
+            "/v1/events",
+            vec![
+                BEARER,
+                JSON,
+                ("x-journey-signature", signed_broken.as_str()),
+            ],
+            "{".to_string(),
+        ),
+        (
+            Method::GET,
+            "/v1/customers/{id}",
+            "/v1/customers/giulia",
+            vec![BEARER],
+            String::new(),
+        ),
+        (
+            Method::GET,
+            "/v1/customers/{id}",
+            "/v1/customers/nobody",
+            vec![BEARER],
+            String::new(),
+        ),
+        (
+            Method::DELETE,
+            "/v1/customers/{id}",
+            "/v1/customers/giulia",
+            vec![BEARER],
+            String::new(),
+        ),
+        (
+            Method::GET,
+            "/v1/journeys",
+            "/v1/journeys",
+            vec![],
+            String::new(),
+        ),
+        (
+            Method::GET,
+            "/v1/dead-letters",
+            "/v1/dead-letters",
+            vec![BEARER],
+            String::new(),
+        ),
+        (
+            Method::GET,
+            "/metrics",
+            "/metrics",
+            vec![BEARER],
+            String::new(),
+        ),
+        (Method::GET, "/healthz", "/healthz", vec![], String::new()),
+        (
+            Method::GET,
+            "/v1/unsubscribe/{customer}/{token}",
+            "/v1/unsubscribe/giulia/x",
+            vec![],
+            String::new(),
+        ),
+        (
+            Method::POST,
+            "/v1/unsubscribe/{customer}/{token}",
+            "/v1/unsubscribe/giulia/x",
+            vec![FORM],
+            "List-Unsubscribe=One-Click".to_string(),
+        ),
+        (
+            Method::POST,
+            "/v1/unsubscribe/{customer}/{token}",
+            "/v1/unsubscribe/giulia/good",
+            vec![FORM],
+            "List-Unsubscribe=One-Click".to_string(),
+        ),
+    ];
+    for (method, path, uri, headers, body) in cases {
+        let answer = send(&router, method.clone(), uri, &headers, body).await;
+        let operation = &doc["paths"][path][method.as_str().to_lowercase()];
+        let status = answer.status.as_str().to_string();
+        assert!(
+            operation["responses"].get(&status).is_some(),
+            "{method} {uri}: {status} is not documented"
+        );
+        if answer.status.is_client_error() || answer.status.is_server_error() {
+            let body = answer.json();
+            let errors: Vec<String> = error_shape
+                .iter_errors(&body)
+                .map(|e| e.to_string())
+                .collect();
+            assert!(errors.is_empty(), "{method} {uri}: {body}: {errors:?}");
+        }
+    }
+    fake.calls();
+}
+
 // ------------------------------------------------------------------ a real socket
 
 #[tokio::test]
@@ -1309,4 +1443,24 @@ async fn serve_answers_on_a_socket_and_shuts_down() {
     assert!(answer.ends_with("{\"status\":\"ok\"}"), "{answer}");
     stop.send(()).unwrap();
     server.await.unwrap().unwrap();
+}
+
+#[tokio::test]
+async fn zz_print() {
+    let (_fake, router) = setup(&config());
+    let mut body = event("order_placed", "giulia");
+    body["data"]["items"][0]["price"] = json!(29.9);
+    let b = json!({"events": [event("subscribed","a"), body]});
+    let a = post_events(&router, &b).await;
+    println!("{} {}", a.status, a.text());
+    let a = post_events(&router, &json!({"event": "x", "customer": "g", "dat": {}})).await;
+    println!("{} {}", a.status, a.text());
+    let a = send(&router, Method::PATCH, "/v1/customers/x", &[BEARER], Body::empty()).await;
+    println!("{} {:?} {}", a.status, a.headers, a.text());
+    let a = send(&router, Method::GET, "/v1/customers/%FF", &[BEARER], Body::empty()).await;
+    println!("{} {}", a.status, a.text());
+    let doc = openapi(&config()).await;
+    println!("{}", serde_json::to_string_pretty(&doc["components"]["schemas"]["Event_order_refunded"]).unwrap());
+    println!("{}", serde_json::to_string_pretty(&doc["components"]["schemas"]["EventData_order_refunded"]).unwrap());
+    println!("doc bytes {}", doc.to_string().len());
 }

@@ -18,6 +18,7 @@ Needs `pip install aiosmtpd==1.4.6 dkimpy==1.1.8`.
 import argparse
 import itertools
 import json
+import logging
 import os
 import sys
 import threading
@@ -27,6 +28,7 @@ import warnings
 def serve(args):
     # AUTH without TLS is the point here (loopback), and aiosmtpd's deprecation notes are noise.
     warnings.simplefilter("ignore")
+    logging.getLogger("mail.log").setLevel(logging.ERROR)
     from aiosmtpd.controller import Controller
     from aiosmtpd.smtp import AuthResult, LoginPassword
 

@@ -17,7 +17,7 @@ use serde_json::Value;
 
 use super::Shared;
 use super::body::{self, describe};
-use super::errors::Problem;
+use super::errors::{Problem, did_you_mean};
 use crate::api::Api;
 use crate::vm::decode;
 
@@ -49,10 +49,7 @@ pub(crate) async fn put<A: Api>(
     let known = || schema.fields.iter().map(|(name, _)| name.as_ref());
     if let Some(unknown) = attributes.keys().find(|key| !known().any(|k| k == *key)) {
         let candidates = body::close_names(unknown, known());
-        let hint = match candidates.first() {
-            Some(close) => format!(" (did you mean `{close}`?)"),
-            None => String::new(),
-        };
+        let hint = did_you_mean(&candidates);
         let mut problem = Problem::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "unknown_attribute",

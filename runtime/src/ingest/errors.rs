@@ -106,6 +106,20 @@ impl Problem {
         problem
     }
 
+    /// 400 `invalid_request`: a key the envelope does not have (`rule` says which it has).
+    pub(crate) fn unknown_key(key: &str, rule: &str, candidates: Vec<String>) -> Self {
+        let hint = did_you_mean(&candidates);
+        let mut problem = Problem::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            format!("unknown key `{key}`: {rule}{hint}"),
+        );
+        problem.field = Some(key.to_string());
+        problem.found = Some("an unknown key".to_string());
+        problem.candidates = candidates;
+        problem
+    }
+
     /// 404 for a path no route serves.
     pub(crate) fn route_not_found() -> Self {
         Problem::new(
@@ -206,6 +220,14 @@ impl From<PathRejection> for Problem {
             "invalid_request",
             format!("the path is not valid: {}", rejection.body_text()),
         )
+    }
+}
+
+/// ` (did you mean `x`?)` for the closest candidate, or nothing.
+pub(crate) fn did_you_mean(candidates: &[String]) -> String {
+    match candidates.first() {
+        Some(close) => format!(" (did you mean `{close}`?)"),
+        None => String::new(),
     }
 }
 

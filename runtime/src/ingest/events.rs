@@ -23,7 +23,7 @@ use sha2::{Digest, Sha256};
 
 use super::Shared;
 use super::body::{self, ID_EXPECTED, MAX_ID_BYTES, describe};
-use super::errors::Problem;
+use super::errors::{Problem, did_you_mean};
 use crate::api::{Accepted, Api, Submission};
 use crate::vm::{Event, Library, decode};
 
@@ -99,10 +99,10 @@ fn submissions(
         return Ok(vec![submission(library, object, None, now)?]);
     };
     if let Some(key) = object.keys().next() {
-        return Err(Problem::invalid_request(
+        return Err(Problem::unknown_key(
             key,
-            "absent: a batch has only `events`",
-            "present".to_string(),
+            "a batch has only `events`",
+            Vec::new(),
         ));
     }
     let Value::Array(events) = events else {
@@ -147,14 +147,11 @@ fn submission(
     let fail = |problem: Problem| problem.at_index(index);
     if let Some(key) = object.keys().find(|key| !KEYS.contains(&key.as_str())) {
         let candidates = body::close_names(key, KEYS);
-        return Err(fail(
-            Problem::invalid_request(
-                key,
-                "absent: an event has only `event`, `customer`, `at`, `id` and `data`",
-                "present".to_string(),
-            )
-            .with_candidates(candidates),
-        ));
+        return Err(fail(Problem::unknown_key(
+            key,
+            "an event has only `event`, `customer`, `at`, `id` and `data`",
+            candidates,
+        )));
     }
     let name = match object.remove("event") {
         Some(Value::String(name)) if !name.is_empty() => name,
@@ -190,10 +187,7 @@ fn submission(
             .filter(|s| s.is_event)
             .map(|s| s.name.as_str());
         let candidates = body::close_names(&name, known);
-        let hint = match candidates.first() {
-            Some(close) => format!(" (did you mean `{close}`?)"),
-            None => String::new(),
-        };
+        let hint = did_you_mean(&candidates);
         let mut problem = Problem::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "unknown_event",
