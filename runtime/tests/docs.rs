@@ -76,3 +76,16 @@ fn toml_examples_in_the_docs_read_as_documented() {
     assert!(count > 10, "only {count} TOML examples found");
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
+
+#[test]
+fn the_configuration_examples_are_valid_configurations() {
+    let page = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/operations.md");
+    let markdown = std::fs::read_to_string(page).unwrap();
+    let blocks = toml_blocks(&markdown);
+    assert!(!blocks.is_empty());
+    for (line, _, text) in blocks {
+        if let Err(error) = journey_runtime::config::Config::parse(&text) {
+            panic!("docs/operations.md:{line}: {error}");
+        }
+    }
+}

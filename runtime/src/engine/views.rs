@@ -97,12 +97,7 @@ pub fn customer(
                     .and_then(|s| s.as_str())
                     .map(str::to_string),
                 kind,
-                why: effect
-                    .get("why")
-                    .or_else(|| effect.get("reason"))
-                    .or_else(|| effect.get("message"))
-                    .and_then(|w| w.as_str())
-                    .map_or_else(|| effect.to_string(), str::to_string),
+                why: describe(effect),
             })
         })
         .collect();
@@ -114,6 +109,42 @@ pub fn customer(
         journeys,
         decisions,
     }))
+}
+
+/// The reason of a decision-log entry, in words.
+fn describe(effect: &serde_json::Value) -> String {
+    let text = |key: &str| effect.get(key).and_then(|v| v.as_str()).unwrap_or("");
+    match text("effect") {
+        "queued" => format!(
+            "`{}` queued for {}: \"{}\"",
+            text("template"),
+            effect
+                .get("to")
+                .and_then(|v| v.as_str())
+                .unwrap_or("the shop"),
+            text("subject")
+        ),
+        "delivered" => format!(
+            "{} delivered (attempt {})",
+            text("message_id"),
+            effect
+                .get("attempts")
+                .and_then(serde_json::Value::as_u64)
+                .unwrap_or(1)
+        ),
+        "goal" => format!("goal `{}` reached", text("goal")),
+        "exit" => format!(
+            "left the journey ({})",
+            effect
+                .get("reason")
+                .map(|r| r.to_string().trim_matches('"').to_string())
+                .unwrap_or_default()
+        ),
+        _ => ["why", "reason", "message"]
+            .iter()
+            .find_map(|key| effect.get(*key).and_then(|w| w.as_str()))
+            .map_or_else(|| effect.to_string(), str::to_string),
+    }
 }
 
 fn step_of(instr: &Instr) -> Option<u32> {

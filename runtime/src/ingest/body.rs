@@ -70,21 +70,32 @@ pub(crate) fn describe(value: &serde_json::Value) -> String {
     }
 }
 
-/// Names close to `name` (typos), closest first, at most three.
+/// Names close to `name` (typos), closest first (ties: the longest common prefix first), at
+/// most three.
 pub(crate) fn close_names<'a>(name: &str, known: impl IntoIterator<Item = &'a str>) -> Vec<String> {
     use journey_compiler::diagnostics::suggest::edit_distance;
     let limit = (name.chars().count() / 3).max(2);
-    let mut close: Vec<(usize, &str)> = known
+    let prefix = |candidate: &str| {
+        name.chars()
+            .zip(candidate.chars())
+            .take_while(|(a, b)| a == b)
+            .count()
+    };
+    let mut close: Vec<(usize, std::cmp::Reverse<usize>, &str)> = known
         .into_iter()
-        .map(|candidate| (edit_distance(name, candidate), candidate))
-        .filter(|(distance, _)| *distance <= limit)
+        .filter(|candidate| *candidate != name)
+        .map(|candidate| {
+            let distance = edit_distance(name, candidate);
+            (distance, std::cmp::Reverse(prefix(candidate)), candidate)
+        })
+        .filter(|(distance, _, _)| *distance <= limit)
         .collect();
     close.sort();
     close.dedup();
     close
         .into_iter()
         .take(3)
-        .map(|(_, candidate)| candidate.to_string())
+        .map(|(_, _, candidate)| candidate.to_string())
         .collect()
 }
 
