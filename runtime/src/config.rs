@@ -110,7 +110,7 @@ impl Config {
                 .map(|span| {
                     let line = text
                         .get(..span.start)
-                        .map_or(1, |t| t.lines().count().max(1));
+                        .map_or(1, |t| t.matches('\n').count() + 1);
                     format!("line {line}: ")
                 })
                 .unwrap_or_default();
