@@ -66,14 +66,23 @@ fn send(args: &SendArgs) -> ExitCode {
             ));
         }
     };
-    let mut event =
-        serde_json::json!({ "event": args.event, "customer": args.customer, "data": data });
+    let mut event = serde_json::Map::new();
+    event.insert(
+        "event".to_string(),
+        serde_json::Value::String(args.event.clone()),
+    );
+    event.insert(
+        "customer".to_string(),
+        serde_json::Value::String(args.customer.clone()),
+    );
+    event.insert("data".to_string(), data);
     if let Some(at) = &args.at {
-        event["at"] = serde_json::Value::String(at.clone());
+        event.insert("at".to_string(), serde_json::Value::String(at.clone()));
     }
     if let Some(id) = &args.id {
-        event["id"] = serde_json::Value::String(id.clone());
+        event.insert("id".to_string(), serde_json::Value::String(id.clone()));
     }
+    let event = serde_json::Value::Object(event);
     let token = args
         .token
         .clone()

@@ -1294,7 +1294,8 @@ async fn every_answer_is_documented_and_every_error_has_the_error_shape() {
     let signed = signature(&good);
     let sig = ("x-journey-signature", signed.as_str());
     let signed_broken = signature("{");
-    let cases: Vec<(Method, &str, &str, Vec<(&str, &str)>, String)> = vec![
+    type Case<'a> = (Method, &'a str, &'a str, Vec<(&'a str, &'a str)>, String);
+    let cases: Vec<Case<'_>> = vec![
         (
             Method::POST,
             "/v1/events",

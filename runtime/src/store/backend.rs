@@ -34,6 +34,9 @@ impl Error {
     }
 }
 
+/// Key-value pairs read by a scan, in key order.
+pub type Pairs = Vec<(Vec<u8>, Vec<u8>)>;
+
 /// One write of a batch: a value to put, or `None` to delete the key.
 pub type Write = (Vec<u8>, Option<Vec<u8>>);
 
@@ -43,12 +46,7 @@ pub trait Backend: Send + Sync {
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, Error>;
     /// Up to `limit` pairs whose keys start with `prefix`, in key order, from `start` on
     /// (`start` must itself start with `prefix`; pass the prefix to begin at its first key).
-    fn scan(
-        &self,
-        prefix: &[u8],
-        start: &[u8],
-        limit: usize,
-    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, Error>;
+    fn scan(&self, prefix: &[u8], start: &[u8], limit: usize) -> Result<Pairs, Error>;
     /// Applies every write or none.
     fn apply(&self, writes: Vec<Write>) -> Result<(), Error>;
     /// Makes every applied batch durable (on the disk, past its cache).
@@ -57,10 +55,13 @@ pub trait Backend: Send + Sync {
     fn size_on_disk(&self) -> u64;
 }
 
+/// The ordered map behind [`Memory`].
+type Map = BTreeMap<Vec<u8>, Vec<u8>>;
+
 /// Keys and values in memory.
 #[derive(Default)]
 pub struct Memory {
-    map: Mutex<BTreeMap<Vec<u8>, Vec<u8>>>,
+    map: Mutex<Map>,
 }
 
 impl Memory {
@@ -69,7 +70,7 @@ impl Memory {
         Memory::default()
     }
 
-    fn map(&self) -> Result<std::sync::MutexGuard<'_, BTreeMap<Vec<u8>, Vec<u8>>>, Error> {
+    fn map(&self) -> Result<std::sync::MutexGuard<'_, Map>, Error> {
         self.map
             .lock()
             .map_err(|_| Error::new("the memory store is poisoned by an earlier panic"))
@@ -81,12 +82,7 @@ impl Backend for Memory {
         Ok(self.map()?.get(key).cloned())
     }
 
-    fn scan(
-        &self,
-        prefix: &[u8],
-        start: &[u8],
-        limit: usize,
-    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, Error> {
+    fn scan(&self, prefix: &[u8], start: &[u8], limit: usize) -> Result<Pairs, Error> {
         Ok(self
             .map()?
             .range(start.to_vec()..)
@@ -165,12 +161,7 @@ impl Backend for Sled {
             .map_err(|e| sled_error("reading", e))
     }
 
-    fn scan(
-        &self,
-        prefix: &[u8],
-        start: &[u8],
-        limit: usize,
-    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, Error> {
+    fn scan(&self, prefix: &[u8], start: &[u8], limit: usize) -> Result<Pairs, Error> {
         let mut out = Vec::new();
         for item in self.db.range(start.to_vec()..) {
             let (key, value) = item.map_err(|e| sled_error("scanning", e))?;

@@ -26,7 +26,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-pub use backend::{Backend, Error, Memory, Sled};
+pub use backend::{Backend, Error, Memory, Pairs, Sled};
 
 use crate::vm::{CustomerState, Message, TimerId};
 
@@ -492,7 +492,7 @@ impl Batch {
 
 impl Store {
     /// The raw audit keys of a customer (for erasure).
-    pub fn audit_keys(&self, customer: &str) -> Result<Vec<(Vec<u8>, Vec<u8>)>, Error> {
+    pub fn audit_keys(&self, customer: &str) -> Result<Pairs, Error> {
         let mut prefix = key(b'a', &[customer.as_bytes()]);
         prefix.push(0);
         self.backend.scan(&prefix, &prefix, usize::MAX)
