@@ -1,6 +1,7 @@
 //! `journey event send`: posts one event to a running `journey run` from the command line, as
 //! the shop's back end would, and prints the answer. A small HTTP/1.1 client over a TCP stream
-//! is enough for this (plain HTTP, typically on loopback; put a TLS proxy in front otherwise).
+//! is enough for this (plain HTTP, typically on loopback; put a TLS proxy in front otherwise);
+//! `journey plan` uses its [`get`] to read the running deployment.
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -109,6 +110,22 @@ pub fn post(
     body: &str,
     token: Option<&str>,
 ) -> Result<(u16, String), String> {
+    request("POST", url, path, Some(body), token)
+}
+
+/// Gets a resource; returns the status and the body of the answer.
+pub fn get(url: &str, path: &str, token: Option<&str>) -> Result<(u16, String), String> {
+    request("GET", url, path, None, token)
+}
+
+/// One HTTP/1.1 request over a fresh connection (`Connection: close`).
+fn request(
+    method: &str,
+    url: &str,
+    path: &str,
+    body: Option<&str>,
+    token: Option<&str>,
+) -> Result<(u16, String), String> {
     let Some(rest) = url.strip_prefix("http://") else {
         return Err(format!(
             "`{url}` is not an http:// address (https is not supported here; use a local address)"
@@ -122,13 +139,20 @@ pub fn post(
     let auth = token
         .map(|t| format!("Authorization: Bearer {t}\r\n"))
         .unwrap_or_default();
+    let content = match body {
+        Some(body) => format!(
+            "Content-Type: application/json\r\nContent-Length: {}\r\n",
+            body.len()
+        ),
+        None => String::new(),
+    };
     let request = format!(
-        "POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n{auth}Connection: close\r\n\r\n{body}",
-        body.len()
+        "{method} {path} HTTP/1.1\r\nHost: {host}\r\n{content}{auth}Accept: application/json\r\nConnection: close\r\n\r\n{}",
+        body.unwrap_or("")
     );
     stream
         .write_all(request.as_bytes())
-        .map_err(|e| format!("cannot send the event: {e}"))?;
+        .map_err(|e| format!("cannot send the request to {url}: {e}"))?;
     let mut answer = Vec::new();
     stream
         .read_to_end(&mut answer)

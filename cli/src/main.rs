@@ -9,6 +9,8 @@ mod event;
 mod explain;
 mod files;
 mod graph;
+mod inspect;
+mod plan;
 mod run;
 mod simulate;
 mod test;
@@ -45,6 +47,10 @@ enum Command {
     /// Send events to a running `journey run`.
     #[command(subcommand)]
     Event(event::Command),
+    /// Show what deploying the journey folder would change in the running deployment.
+    Plan(plan::Args),
+    /// Read the data folder of a stopped `journey run`: journeys, customers, timers, outbox.
+    Inspect(inspect::Args),
     /// Run journeys over a scenario on a virtual clock and print what each customer receives.
     Simulate(simulate::Args),
     /// Run the tests written next to journeys (`*.test.toml`).
@@ -95,6 +101,8 @@ fn main() -> ExitCode {
         Command::Graph(args) => graph::run(&args),
         Command::Run(args) => run::run(&args),
         Command::Event(command) => event::run(&command),
+        Command::Plan(args) => plan::run(&args),
+        Command::Inspect(args) => inspect::run(&args),
         Command::Simulate(args) => simulate::run(&args),
         Command::Test(args) => test::run(&args),
     }

@@ -8,6 +8,8 @@
     clippy::indexing_slicing
 )] // test code: a failure should stop the test loudly
 
+mod crash;
+mod operate;
 mod run;
 
 use std::path::{Path, PathBuf};

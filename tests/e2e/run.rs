@@ -11,9 +11,9 @@ use std::time::{Duration, Instant};
 use super::{repo, temp_dir};
 
 /// A running `journey run`, killed when dropped.
-struct Server {
+pub(super) struct Server {
     child: Child,
-    port: u16,
+    pub(super) port: u16,
     data: PathBuf,
     log: PathBuf,
 }
@@ -27,7 +27,7 @@ fn free_port() -> u16 {
 }
 
 impl Server {
-    fn start(data: &Path, journeys: &Path, speed: u32) -> Server {
+    pub(super) fn start(data: &Path, journeys: &Path, speed: u32) -> Server {
         Server::start_on(data, journeys, speed, free_port())
     }
 
@@ -70,16 +70,16 @@ impl Server {
         panic!("journey run did not start:\n{}", self.log_text());
     }
 
-    fn log_text(&self) -> String {
+    pub(super) fn log_text(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
-    fn kill(mut self) {
+    pub(super) fn kill(mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
 
-    fn terminate(mut self) -> (Option<i32>, String) {
+    pub(super) fn terminate(mut self) -> (Option<i32>, String) {
         let _ = Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
             .status();
@@ -133,7 +133,12 @@ impl Drop for Server {
 }
 
 /// A tiny HTTP/1.1 client: status and body.
-fn http(port: u16, method: &str, path: &str, body: Option<&str>) -> std::io::Result<(u16, String)> {
+pub(super) fn http(
+    port: u16,
+    method: &str,
+    path: &str,
+    body: Option<&str>,
+) -> std::io::Result<(u16, String)> {
     let mut stream = TcpStream::connect(("127.0.0.1", port))?;
     stream.set_read_timeout(Some(Duration::from_secs(30)))?;
     let body = body.unwrap_or("");
@@ -154,15 +159,15 @@ fn http(port: u16, method: &str, path: &str, body: Option<&str>) -> std::io::Res
     Ok((status, body.to_string()))
 }
 
-const GIULIA: &str = r#"{"email":"giulia@example.it","first_name":"Giulia","time_zone":"Europe/Rome","locale":"it-IT","orders_count":2,"total_spent":"10 EUR","points":0,"email_consent":true,"sms_consent":false}"#;
+pub(super) const GIULIA: &str = r#"{"email":"giulia@example.it","first_name":"Giulia","time_zone":"Europe/Rome","locale":"it-IT","orders_count":2,"total_spent":"10 EUR","points":0,"email_consent":true,"sms_consent":false}"#;
 
-fn order(id: &str) -> String {
+pub(super) fn order(id: &str) -> String {
     format!(
         r#"{{"order_id":"{id}","placed_at":"2026-11-23T10:00:00+01:00","total":"59.80 EUR","items":[{{"product_id":"MOKA-3","name":"Moka Express","quantity":2,"price":"29.90 EUR","related":[]}}],"shipping_method":"Corriere","shipping_address":{{"name":"Giulia Rossi","street":"Via Po 3","city":"Torino","postal_code":"10124","country":"Italia"}},"expected_delivery":"2026-11-28","promised_ship_by":"2026-01-01","payment_method":"Carta","first_order":false,"suggested_products":[],"suggested_product_ids":[]}}"#
     )
 }
 
-fn journeys_dir() -> PathBuf {
+pub(super) fn journeys_dir() -> PathBuf {
     repo().join("journeys")
 }
 

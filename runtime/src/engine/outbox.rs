@@ -32,6 +32,8 @@ pub async fn run(
     let slots = Arc::new(Semaphore::new(CONCURRENCY));
     let mut in_flight: std::collections::HashSet<u64> = std::collections::HashSet::new();
     let (done_tx, mut done_rx) = tokio::sync::mpsc::unbounded_channel::<u64>();
+    // At start, attempts interrupted by a crash (started, never answered) go again at once.
+    let mut recovering = true;
     loop {
         while let Ok(seq) = done_rx.try_recv() {
             in_flight.remove(&seq);
@@ -52,7 +54,8 @@ pub async fn run(
             if in_flight.contains(&seq) {
                 continue;
             }
-            if record.next_attempt > now {
+            let interrupted = recovering && record.attempts > 0 && record.last_error.is_none();
+            if record.next_attempt > now && !interrupted {
                 earliest =
                     Some(earliest.map_or(record.next_attempt, |e| e.min(record.next_attempt)));
                 continue;
@@ -71,11 +74,19 @@ pub async fn run(
                 let _ = done.send(seq);
             });
         }
+        recovering = false;
         let wait = earliest.map_or(Duration::from_secs(1), |at| {
             Duration::from_secs(u64::try_from(at - now).unwrap_or(0).clamp(0, 1))
         });
+        // Wake for new messages, for a slot that frees up (more may be due), at the next due
+        // time, or to stop.
         tokio::select! {
             () = engine.outbox_ready.notified() => {}
+            finished = done_rx.recv() => {
+                if let Some(seq) = finished {
+                    in_flight.remove(&seq);
+                }
+            }
             () = tokio::time::sleep(wait.max(Duration::from_millis(50))) => {}
             _ = stop.changed() => {}
         }
