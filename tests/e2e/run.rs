@@ -291,3 +291,99 @@ fn a_folder_that_does_not_compile_is_refused_at_the_first_start() {
     let err = String::from_utf8_lossy(&output.stderr);
     assert!(err.contains("unknown event `order_shiped`"), "{err}");
 }
+
+/// Copies the shipped journeys to `dir`, changing the subject of the delay notice.
+fn journeys_with_new_delay_subject(dir: &Path) -> PathBuf {
+    let copy = dir.join("journeys-v2");
+    std::fs::create_dir_all(&copy).unwrap();
+    for entry in std::fs::read_dir(journeys_dir()).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "journey") {
+            let text = std::fs::read_to_string(&path).unwrap().replace(
+                "subject \"Il tuo ordine {{ order.order_id }} è in ritardo: ci dispiace\"",
+                "subject \"Aggiornamento sul tuo ordine {{ order.order_id }}\"",
+            );
+            std::fs::write(copy.join(path.file_name().unwrap()), text).unwrap();
+        }
+    }
+    copy
+}
+
+#[test]
+fn customers_mid_journey_finish_on_their_version_after_a_deploy() {
+    let dir = temp_dir("run-versions");
+    let data = dir.join("data");
+    // One virtual hour per second: the three-day wait lasts 72 seconds, long enough to redeploy.
+    let server = Server::start(&data, &journeys_dir(), 3600);
+    http(server.port, "PUT", "/v1/customers/giulia", Some(GIULIA)).unwrap();
+    http(
+        server.port,
+        "PUT",
+        "/v1/customers/marco",
+        Some(&GIULIA.replace("giulia@", "marco@")),
+    )
+    .unwrap();
+    let old = format!(
+        r#"{{"event":"order_placed","customer":"giulia","id":"o1","data":{}}}"#,
+        order("OLD1")
+    );
+    assert_eq!(
+        http(server.port, "POST", "/v1/events", Some(&old))
+            .unwrap()
+            .0,
+        200
+    );
+    let (code, _) = server.terminate();
+    assert_eq!(code, Some(0));
+    // Deploy a changed delay notice: giulia is waiting in the old version.
+    let v2 = journeys_with_new_delay_subject(&dir);
+    let server = Server::start(&data, &v2, 86_400);
+    assert!(
+        server.log_text().contains("shipping_delay: version"),
+        "{}",
+        server.log_text()
+    );
+    let new = format!(
+        r#"{{"event":"order_placed","customer":"marco","id":"o2","data":{}}}"#,
+        order("NEW2")
+    );
+    assert_eq!(
+        http(server.port, "POST", "/v1/events", Some(&new))
+            .unwrap()
+            .0,
+        200
+    );
+    let old_notice = server.wait_for_email("OLD1 =C3=A8 in ritardo");
+    assert!(old_notice.contains("giulia@example.it"));
+    let new_notice = server.wait_for_email("Aggiornamento sul tuo ordine NEW2");
+    assert!(new_notice.contains("marco@example.it"));
+    assert!(
+        !server
+            .emails()
+            .iter()
+            .any(|e| e.contains("Aggiornamento sul tuo ordine OLD1"))
+    );
+}
+
+#[test]
+fn erasure_removes_the_customer_and_their_pending_messages() {
+    let dir = temp_dir("run-erase");
+    let server = Server::start(&dir.join("data"), &journeys_dir(), 1);
+    http(server.port, "PUT", "/v1/customers/giulia", Some(GIULIA)).unwrap();
+    let body = format!(
+        r#"{{"event":"order_placed","customer":"giulia","id":"o1","data":{}}}"#,
+        order("A1")
+    );
+    assert_eq!(
+        http(server.port, "POST", "/v1/events", Some(&body))
+            .unwrap()
+            .0,
+        200
+    );
+    let (status, _) = http(server.port, "DELETE", "/v1/customers/giulia", None).unwrap();
+    assert_eq!(status, 204);
+    let (status, _) = http(server.port, "GET", "/v1/customers/giulia", None).unwrap();
+    assert_eq!(status, 404);
+    let (status, _) = http(server.port, "DELETE", "/v1/customers/giulia", None).unwrap();
+    assert_eq!(status, 404);
+}
