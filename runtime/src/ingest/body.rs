@@ -99,20 +99,33 @@ pub(crate) fn close_names<'a>(name: &str, known: impl IntoIterator<Item = &'a st
         .collect()
 }
 
-/// The rule for customer ids, in paths and events: 1 to 256 bytes, no control characters.
-pub(crate) fn check_customer_id(id: &str, field: &str) -> Result<(), Problem> {
-    if id.is_empty() || id.len() > MAX_ID_BYTES || id.chars().any(char::is_control) {
-        return Err(Problem::invalid_request(
+/// The rule for customer ids (in paths and events) and idempotency keys: 1 to
+/// [`MAX_ID_CHARS`] characters, none of them a control character (Unicode `Cc`: U+0000 to
+/// U+001F and U+007F to U+009F). The store puts customer ids inside keys with a 0 byte as
+/// separator, so NUL in particular must never reach it. `field` names the id in the error.
+pub(crate) fn check_id(id: &str, field: &str) -> Result<(), Problem> {
+    if is_valid_id(id) {
+        Ok(())
+    } else {
+        Err(Problem::invalid_request(
             field,
             ID_EXPECTED,
             describe(&serde_json::Value::String(id.to_string())),
-        ));
+        ))
     }
-    Ok(())
 }
 
-/// The longest customer id or idempotency key accepted, in bytes.
-pub(crate) const MAX_ID_BYTES: usize = 256;
+/// Whether `id` follows the rule of [`check_id`].
+pub(crate) fn is_valid_id(id: &str) -> bool {
+    !id.is_empty() && id.chars().count() <= MAX_ID_CHARS && !id.chars().any(char::is_control)
+}
+
+/// The longest customer id or idempotency key accepted, in characters (Unicode scalar values,
+/// as JSON Schema's `maxLength` counts them).
+pub(crate) const MAX_ID_CHARS: usize = 256;
 
 /// How ids are described in errors.
-pub(crate) const ID_EXPECTED: &str = "text of 1 to 256 bytes without control characters";
+pub(crate) const ID_EXPECTED: &str = "text of 1 to 256 characters without control characters";
+
+/// The JSON Schema pattern of the rule (with `minLength` 1 and `maxLength` [`MAX_ID_CHARS`]).
+pub(crate) const ID_PATTERN: &str = r"^[^\u0000-\u001f\u007f-\u009f]+$";

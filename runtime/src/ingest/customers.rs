@@ -29,7 +29,7 @@ pub(crate) async fn put<A: Api>(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<StatusCode, Problem> {
     let Path(id) = id?;
-    body::check_customer_id(&id, "id")?;
+    body::check_id(&id, "id")?;
     let json = body::json(&shared.keys, &headers, body)?;
     let Value::Object(attributes) = json else {
         return Err(Problem::invalid_request(
@@ -81,7 +81,7 @@ pub(crate) async fn get<A: Api>(
     id: Result<Path<String>, PathRejection>,
 ) -> Result<Response, Problem> {
     let Path(id) = id?;
-    body::check_customer_id(&id, "id")?;
+    body::check_id(&id, "id")?;
     match shared.api.customer(id.clone()).await? {
         Some(view) => Ok(Json(view).into_response()),
         None => Err(customer_not_found(&id)),
@@ -94,7 +94,7 @@ pub(crate) async fn delete<A: Api>(
     id: Result<Path<String>, PathRejection>,
 ) -> Result<StatusCode, Problem> {
     let Path(id) = id?;
-    body::check_customer_id(&id, "id")?;
+    body::check_id(&id, "id")?;
     if shared.api.erase(id.clone()).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {

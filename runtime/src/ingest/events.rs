@@ -22,7 +22,7 @@ use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
 use super::Shared;
-use super::body::{self, ID_EXPECTED, MAX_ID_BYTES, describe};
+use super::body::{self, ID_EXPECTED, describe};
 use super::errors::{Problem, did_you_mean};
 use crate::api::{Accepted, Api, Submission};
 use crate::vm::{Event, Library, decode};
@@ -161,7 +161,7 @@ fn submission(
         Some(Value::String(customer)) => customer,
         other => return Err(fail(wrong("customer", "the customer's id", other))),
     };
-    body::check_customer_id(&customer, "customer").map_err(fail)?;
+    body::check_id(&customer, "customer").map_err(fail)?;
     let at = match object.remove("at") {
         None | Some(Value::Null) => now,
         Some(Value::String(text)) => match chrono::DateTime::parse_from_rfc3339(&text) {
@@ -172,7 +172,7 @@ fn submission(
     };
     let id = match object.remove("id") {
         None | Some(Value::Null) => None,
-        Some(Value::String(id)) if !id.is_empty() && id.len() <= MAX_ID_BYTES => Some(id),
+        Some(Value::String(id)) if body::is_valid_id(&id) => Some(id),
         other => return Err(fail(wrong("id", ID_EXPECTED, other))),
     };
     let data = match object.remove("data") {

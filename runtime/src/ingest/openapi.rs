@@ -6,8 +6,9 @@
 //! `PUT /v1/customers/{id}` accept today: one envelope per event name with its `data` fields
 //! typed as `vm::decode` reads them (the patterns describe forms the decoder accepts, e.g.
 //! money as `"19.90 EUR"`; the decoder accepts a few more, such as `"€19.90"`).
-//! The signature scheme is listed only when signatures are configured, under the configured
-//! header name.
+//! The security requirements follow the configuration: the bearer scheme is listed only when a
+//! token is configured, the signature scheme only when signatures are, under the configured
+//! header name. Ids follow `body::check_id` (`CustomerId`, `IdempotencyKey`).
 
 use std::sync::Arc;
 
@@ -18,8 +19,10 @@ use serde_json::{Map, Value, json};
 
 use super::Shared;
 use super::auth::{Keys, Secret};
+use super::body::{ID_PATTERN, MAX_ID_CHARS};
 use crate::api::Api;
 use crate::vm::Library;
+use crate::vm::decode::NUMBER_LIMIT;
 
 /// Every `code` an error answer may carry.
 pub(crate) const ERROR_CODES: [&str; 17] = [
@@ -45,30 +48,57 @@ pub(crate) const ERROR_CODES: [&str; 17] = [
 /// A decimal as text the decoder reads (at most six decimals).
 const DECIMAL_PATTERN: &str = r"^-?[0-9]{1,12}(\.[0-9]{1,6})?$";
 
+/// The characters Rust's `char::is_whitespace` calls white space (Unicode `White_Space`),
+/// spelled out for patterns: `\s` means other sets in other regex dialects (ECMA 262 adds
+/// U+FEFF and leaves out U+0085; Python adds U+001C to U+001F).
+const WHITE_SPACE: &str = r"\t-\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000";
+
 /// The handler of `GET /openapi.json`.
 pub(crate) async fn get<A: Api>(State(shared): State<Arc<Shared<A>>>) -> Json<Value> {
-    Json(document(&shared.api.library(), &shared.keys))
+    Json(document(
+        &shared.api.library(),
+        &shared.keys,
+        shared.max_batch,
+    ))
 }
 
-/// The document for the deployed programs and the configured credentials.
-pub(crate) fn document(library: &Library, keys: &Keys) -> Value {
+/// The document for the deployed programs, the configured credentials and batch limit.
+pub(crate) fn document(library: &Library, keys: &Keys, max_batch: usize) -> Value {
+    // A token that is configured but unreadable still guards the routes (they answer 500).
+    let tokened = !matches!(keys.token, Secret::Off);
     let signed = !matches!(keys.hmac, Secret::Off);
-    let body_security = if signed {
-        json!([{ "bearer": [], "signature": [] }])
+    let mut requirement = Map::new();
+    if tokened {
+        requirement.insert("bearer".to_string(), json!([]));
+    }
+    let security = if tokened {
+        json!([requirement.clone()])
     } else {
-        json!([{ "bearer": [] }])
+        json!([])
     };
-    let mut schemas = fixed_schemas();
+    if signed {
+        requirement.insert("signature".to_string(), json!([]));
+    }
+    let body_security = if requirement.is_empty() {
+        json!([])
+    } else {
+        json!([requirement])
+    };
+    let mut schemas = fixed_schemas(max_batch);
     add_program_schemas(library, &mut schemas);
-    let mut security_schemes = json!({
-        "bearer": {
-            "type": "http",
-            "scheme": "bearer",
-            "description": "The API token of the ingest configuration (`token` or `token_env`). Not required when no token is configured."
-        }
-    });
-    if signed && let Some(schemes) = security_schemes.as_object_mut() {
-        schemes.insert(
+    let mut security_schemes = Map::new();
+    if tokened {
+        security_schemes.insert(
+            "bearer".to_string(),
+            json!({
+                "type": "http",
+                "scheme": "bearer",
+                "description": "The API token of the ingest configuration (`token` or `token_env`)."
+            }),
+        );
+    }
+    if signed {
+        security_schemes.insert(
             "signature".to_string(),
             json!({
                 "type": "apiKey",
@@ -85,7 +115,7 @@ pub(crate) fn document(library: &Library, keys: &Keys) -> Value {
             "version": env!("CARGO_PKG_VERSION"),
             "description": "Events and profiles from the shop into the journey engine; customers, journeys and dead letters out. Every error answer has the shape of `Error`."
         },
-        "security": [{ "bearer": [] }],
+        "security": security,
         "paths": paths(&body_security),
         "components": {
             "schemas": schemas,
@@ -250,9 +280,9 @@ fn paths(body_security: &Value) -> Value {
                 "operationId": "unsubscribePage",
                 "summary": "A confirmation page whose button unsubscribes (GET changes nothing)",
                 "security": [],
-                "responses": {
+                "responses": answers(json!({
                     "200": { "description": "The page.", "content": html }
-                }
+                }), &["400"])
             },
             "post": {
                 "operationId": "unsubscribe",
@@ -296,7 +326,7 @@ fn paths(body_security: &Value) -> Value {
                         "description": "The metrics.",
                         "content": { "text/plain": { "schema": { "type": "string" } } }
                     }
-                }), &["401"])
+                }), &["401", "500"])
             }
         },
         "/openapi.json": {
@@ -352,8 +382,14 @@ fn responses() -> Value {
     })
 }
 
-fn fixed_schemas() -> Map<String, Value> {
+fn fixed_schemas(max_batch: usize) -> Map<String, Value> {
     let nullable_string = json!({ "type": ["string", "null"] });
+    let id = |description: &str| {
+        json!({
+            "type": "string", "minLength": 1, "maxLength": MAX_ID_CHARS, "pattern": ID_PATTERN,
+            "description": format!("{description} 1 to {MAX_ID_CHARS} characters, no control characters (U+0000 to U+001F, U+007F to U+009F).")
+        })
+    };
     let schemas = json!({
         "Error": {
             "type": "object",
@@ -376,7 +412,8 @@ fn fixed_schemas() -> Map<String, Value> {
                 }
             }
         },
-        "CustomerId": { "type": "string", "minLength": 1, "maxLength": 256, "pattern": "^[^\\u0000-\\u001f\\u007f-\\u009f]+$" },
+        "CustomerId": id("A customer's id (in a path, percent-encoded):"),
+        "IdempotencyKey": id("An event's idempotency key:"),
         "EventEnvelope": {
             "type": "object",
             "required": ["event", "customer"],
@@ -384,9 +421,9 @@ fn fixed_schemas() -> Map<String, Value> {
             "properties": {
                 "event": { "type": "string", "minLength": 1, "description": "The event's name." },
                 "customer": schema_ref("CustomerId"),
-                "at": { "type": "string", "format": "date-time", "description": "When it happened (RFC 3339); default: when it arrived." },
-                "id": { "type": "string", "minLength": 1, "maxLength": 256, "description": "The idempotency key." },
-                "data": { "type": "object", "description": "The event's fields; default `{}`." }
+                "at": { "type": ["string", "null"], "format": "date-time", "description": "When it happened (RFC 3339); absent or `null`: when it arrived." },
+                "id": { "anyOf": [schema_ref("IdempotencyKey"), { "type": "null" }], "description": "The idempotency key; absent or `null`: derived from the customer, the event's name, its time and its data." },
+                "data": { "type": ["object", "null"], "description": "The event's fields; absent or `null` is `{}`." }
             }
         },
         "EventBatch": {
@@ -394,7 +431,7 @@ fn fixed_schemas() -> Map<String, Value> {
             "required": ["events"],
             "additionalProperties": false,
             "properties": {
-                "events": { "type": "array", "items": schema_ref("Event") }
+                "events": { "type": "array", "maxItems": max_batch, "items": schema_ref("Event") }
             }
         },
         "SubmitResults": {
@@ -528,13 +565,27 @@ fn add_program_schemas(library: &Library, schemas: &mut Map<String, Value>) {
                 "Event_{}",
                 component(schema).trim_start_matches("EventData_")
             );
+            // `data` may be left out (or `null`, read as `{}`) only when no field is required.
+            let needs_data = schema
+                .fields
+                .iter()
+                .any(|(_, ty)| !matches!(ty, FieldType::Optional(_)));
+            let (required, data) = if needs_data {
+                (json!(["data"]), schema_ref(&component(schema)))
+            } else {
+                (
+                    json!([]),
+                    json!({ "anyOf": [schema_ref(&component(schema)), { "type": "null" }] }),
+                )
+            };
             schemas.insert(
                 envelope.clone(),
                 json!({
                     "allOf": [schema_ref("EventEnvelope")],
+                    "required": required,
                     "properties": {
                         "event": { "const": schema.name },
-                        "data": schema_ref(&component(schema))
+                        "data": data
                     }
                 }),
             );
@@ -588,13 +639,22 @@ fn record(all: &[Schema], schema: &Schema) -> Value {
 
 /// A field type's JSON Schema, in the forms `vm::decode` reads.
 fn field(all: &[Schema], ty: &FieldType) -> Value {
-    let decimal_text = json!({ "type": "string", "pattern": DECIMAL_PATTERN });
+    let decimal = json!({
+        "anyOf": [
+            { "type": "string", "pattern": DECIMAL_PATTERN },
+            {
+                "type": "number",
+                "exclusiveMinimum": -NUMBER_LIMIT,
+                "exclusiveMaximum": NUMBER_LIMIT,
+                "description": "Read to six decimal places (rounded)."
+            }
+        ]
+    });
+    let ws = WHITE_SPACE;
     match ty {
         FieldType::Text => json!({ "type": "string" }),
         FieldType::Int => json!({ "type": "integer", "minimum": i64::MIN, "maximum": i64::MAX }),
-        FieldType::Decimal => json!({
-            "anyOf": [decimal_text, { "type": "integer", "minimum": -999_999_999_999i64, "maximum": 999_999_999_999i64 }]
-        }),
+        FieldType::Decimal => decimal,
         FieldType::Money => json!({
             "anyOf": [
                 { "type": "string", "pattern": r"^-?[0-9]{1,12}(\.[0-9]{1,6})? [A-Za-z]{3}$", "examples": ["19.90 EUR"] },
@@ -602,7 +662,7 @@ fn field(all: &[Schema], ty: &FieldType) -> Value {
                     "type": "object",
                     "required": ["amount", "currency"],
                     "properties": {
-                        "amount": decimal_text,
+                        "amount": decimal,
                         "currency": { "type": "string", "pattern": "^[A-Za-z]{3}$" }
                     }
                 }
@@ -617,10 +677,12 @@ fn field(all: &[Schema], ty: &FieldType) -> Value {
         FieldType::Duration => json!({
             "type": "integer", "minimum": i64::MIN, "maximum": i64::MAX, "description": "Seconds."
         }),
-        FieldType::Email => {
-            json!({ "type": "string", "format": "email", "pattern": r"^[^@\s]+@\S*\.\S*$" })
-        }
-        FieldType::Url => json!({ "type": "string", "pattern": r"^https?://\S*$" }),
+        FieldType::Email => json!({
+            "type": "string",
+            "pattern": format!("^[^@{ws}]+@[^{ws}]*\\.[^{ws}]*$"),
+            "description": "An address with `@`, a dot after it and no white space (not checked further)."
+        }),
+        FieldType::Url => json!({ "type": "string", "pattern": format!("^https?://[^{ws}]*$") }),
         FieldType::List(inner) => json!({ "type": "array", "items": field(all, inner) }),
         FieldType::Record(idx) => match all.get(usize::from(*idx)) {
             Some(schema) => schema_ref(&component(schema)),

@@ -55,9 +55,14 @@ const DONE_PAGE: &str = r#"<!doctype html>
 </html>
 "#;
 
-/// `GET`: the confirmation page; changes nothing.
-pub(crate) async fn page() -> Response {
-    html(Page::Confirm)
+/// `GET`: the confirmation page; changes nothing. A customer id that breaks the id rule gets a
+/// 400 (as the `POST` would), so the page never offers a button that cannot work.
+pub(crate) async fn page(
+    path: Result<Path<(String, String)>, PathRejection>,
+) -> Result<Response, Problem> {
+    let Path((customer, _token)) = path?;
+    body::check_id(&customer, "customer")?;
+    Ok(html(Page::Confirm))
 }
 
 /// `POST`: records the unsubscription if the token belongs to the customer.
@@ -68,7 +73,7 @@ pub(crate) async fn post<A: Api>(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, Problem> {
     let Path((customer, token)) = path?;
-    body::check_customer_id(&customer, "customer")?;
+    body::check_id(&customer, "customer")?;
     let media = body::media_type(&headers);
     let is_form = media.as_deref() == Some("application/x-www-form-urlencoded");
     let is_multipart = media.as_deref() == Some("multipart/form-data");

@@ -1,8 +1,9 @@
 //! Event data and profile attributes as the shop sends them (JSON) -> typed [`Value`]s, checked
 //! against the compiled schemas. Every problem names the field and the expected type.
 //!
-//! Accepted forms: text, email and url as strings; int as a whole number; decimal as a number or
-//! a string (`"3.5"`); money as `"19.90 EUR"`, `"EUR 19.90"`, `"€19.90"` or
+//! Accepted forms: text, email and url as strings; int as a whole number (`3`, or `3.0`);
+//! decimal as a number below 10^12 in magnitude (rounded to six decimal places) or a string
+//! (`"3.5"`); money as `"19.90 EUR"`, `"EUR 19.90"`, `"€19.90"` or
 //! `{"amount": "19.90", "currency": "EUR"}`; bool as `true`/`false`; date as `"2026-11-23"`;
 //! datetime as RFC 3339 (`"2026-11-23T10:00:00+01:00"`); time as `"09:30"`; duration as whole
 //! seconds; lists as arrays; records as objects. `null` or an absent field is "not set", which
@@ -185,16 +186,14 @@ pub fn decode(
                 Err(fail())
             }
         }
-        (FieldType::Int, J::Number(n)) => n.as_i64().map(Value::Int).ok_or_else(fail),
-        (FieldType::Decimal, J::Number(n)) => parse_micros(&n.to_string())
-            .map(Value::Decimal)
-            .ok_or_else(fail),
+        (FieldType::Int, J::Number(n)) => whole(n).map(Value::Int).ok_or_else(fail),
+        (FieldType::Decimal, J::Number(n)) => number_micros(n).map(Value::Decimal).ok_or_else(fail),
         (FieldType::Decimal, J::String(s)) => parse_micros(s).map(Value::Decimal).ok_or_else(fail),
         (FieldType::Money, J::String(s)) => money_text(s).ok_or_else(fail),
         (FieldType::Money, J::Object(object)) => {
             let amount = match object.get("amount") {
                 Some(J::String(s)) => parse_micros(s),
-                Some(J::Number(n)) => parse_micros(&n.to_string()),
+                Some(J::Number(n)) => number_micros(n),
                 _ => None,
             };
             let currency = match object.get("currency") {
@@ -216,7 +215,7 @@ pub fn decode(
         (FieldType::Time, J::String(s)) => NaiveTime::parse_from_str(s, "%H:%M")
             .map(|t| Value::Time(t.num_seconds_from_midnight()))
             .map_err(|_| fail()),
-        (FieldType::Duration, J::Number(n)) => n.as_i64().map(Value::Duration).ok_or_else(fail),
+        (FieldType::Duration, J::Number(n)) => whole(n).map(Value::Duration).ok_or_else(fail),
         (FieldType::List(inner), J::Array(items)) => {
             let mut values = Vec::with_capacity(items.len());
             for (idx, item) in items.iter().enumerate() {
@@ -231,6 +230,42 @@ pub fn decode(
         (FieldType::Any, other) => Ok(any(other)),
         _ => Err(fail()),
     }
+}
+
+/// A JSON number as a whole number: an integer, or a number written with a zero fraction
+/// (`3.0`, `1e3`: JSON and JSON Schema do not tell them apart) whose value is exact (at most
+/// 2^53 in magnitude, where every whole number is a distinct float).
+fn whole(n: &serde_json::Number) -> Option<i64> {
+    if let Some(int) = n.as_i64() {
+        return Some(int);
+    }
+    const EXACT: f64 = 9_007_199_254_740_992.0; // 2^53
+    let float = n.as_f64()?;
+    if float.fract() == 0.0 && float.abs() <= EXACT {
+        // In range and whole: the conversion is exact.
+        Some(float as i64)
+    } else {
+        None
+    }
+}
+
+/// The bound (exclusive) of a decimal or amount given as a JSON number: twelve digits before
+/// the point, as in the text form the OpenAPI document describes.
+pub const NUMBER_LIMIT: i64 = 1_000_000_000_000;
+
+/// A decimal given as a JSON number, in millionths: a whole number exactly, a fraction rounded
+/// to six decimal places (a JSON number with a fraction is a binary approximation, `19.9` is
+/// 19.899999999999998…, so it is read at the precision of the type); `None` out of
+/// (-[`NUMBER_LIMIT`], [`NUMBER_LIMIT`]).
+fn number_micros(n: &serde_json::Number) -> Option<i64> {
+    use journey_compiler::bytecode::value::MICROS;
+    if let Some(int) = n.as_i64() {
+        return (int.unsigned_abs() < NUMBER_LIMIT.unsigned_abs()).then(|| int * MICROS);
+    }
+    let float = n.as_f64()?;
+    // Below 10^12 in magnitude, the millionths stay below 10^18: no overflow.
+    (float.is_finite() && float.abs() < NUMBER_LIMIT as f64)
+        .then(|| (float * MICROS as f64).round() as i64)
 }
 
 /// Money written as text: `19.90 EUR`, `EUR 19.90`, `€19.90`, `19.90€`, `$5`, `£5`.
@@ -332,5 +367,45 @@ mod tests {
         }
         assert_eq!(money_text("nineteen EUR"), None);
         assert_eq!(money_text("19.90"), None);
+    }
+
+    #[test]
+    fn a_decimal_number_is_read_to_six_places_within_twelve_digits() {
+        let decimal = |text: &str| {
+            decode(
+                &[],
+                &FieldType::Decimal,
+                &serde_json::from_str(text).unwrap(),
+                "d",
+            )
+        };
+        assert_eq!(decimal("19.9"), Ok(Value::Decimal(19_900_000)));
+        assert_eq!(decimal("0.000003"), Ok(Value::Decimal(3))); // shown as 3e-6 by serde_json
+        assert_eq!(
+            decimal("-999999999999"),
+            Ok(Value::Decimal(-999_999_999_999_000_000))
+        );
+        assert!(decimal("-1000000000000").is_err());
+        assert!(decimal("1e12").is_err());
+        assert!(decimal("1e300").is_err());
+    }
+
+    #[test]
+    fn a_whole_number_may_be_written_with_a_zero_fraction() {
+        let int = |text: &str| {
+            decode(
+                &[],
+                &FieldType::Int,
+                &serde_json::from_str(text).unwrap(),
+                "n",
+            )
+        };
+        assert_eq!(int("3"), Ok(Value::Int(3)));
+        assert_eq!(int("-34946.0"), Ok(Value::Int(-34946)));
+        assert_eq!(int("1e3"), Ok(Value::Int(1000)));
+        assert_eq!(int("9223372036854775807"), Ok(Value::Int(i64::MAX)));
+        assert!(int("3.5").is_err());
+        assert!(int("1e300").is_err());
+        assert!(int("18014398509481984.0").is_err()); // 2^54: not every whole number is exact there
     }
 }
