@@ -25,6 +25,21 @@ pub struct Entry {
     pub effect: Effect,
 }
 
+/// Counts of what happened, kept whether or not the log is.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Summary {
+    /// Effects (what the log would hold).
+    pub effects: u64,
+    /// Messages sent.
+    pub messages: u64,
+    /// Runtime errors.
+    pub errors: u64,
+    /// Decisions.
+    pub decisions: u64,
+    /// The most timers pending at once.
+    pub peak_timers: usize,
+}
+
 enum Pending {
     Input { customer: String, input: Input },
     Schedule { journey: String },
@@ -40,8 +55,12 @@ pub struct Simulator<'a> {
     queue: BTreeMap<(i64, u64), Pending>,
     timers: HashMap<(String, TimerId), (i64, u64)>,
     next_seq: u64,
-    /// Everything that happened.
+    /// Everything that happened (empty when only counts are kept).
     pub log: Vec<Entry>,
+    /// Counts of what happened.
+    pub summary: Summary,
+    /// Whether effects are kept in `log` (the default) or only counted in `summary`.
+    keep_log: bool,
     /// VM steps taken.
     pub steps: u64,
     /// Instructions executed.
@@ -61,10 +80,19 @@ impl<'a> Simulator<'a> {
             timers: HashMap::new(),
             next_seq: 0,
             log: Vec::new(),
+            summary: Summary::default(),
+            keep_log: true,
             steps: 0,
             executed: 0,
             until,
         }
+    }
+
+    /// Keeps only counts of what happens (`summary`), not the log of every effect: for
+    /// benchmarks and large runs, where the log would hold gigabytes of rendered messages.
+    /// `journey simulate` and `journey test` keep the log.
+    pub fn keep_only_counts(&mut self) {
+        self.keep_log = false;
     }
 
     fn push(&mut self, at: i64, pending: Pending) -> u64 {
@@ -168,11 +196,15 @@ impl<'a> Simulator<'a> {
 
     fn apply(&mut self, customer: &str, input: &Input, at: i64) {
         let Some(state) = self.customers.get_mut(customer) else {
-            self.log.push(Entry {
-                at,
-                customer: customer.to_string(),
-                effect: vm::shell_error(format!("no customer has the id `{customer}`")),
-            });
+            self.summary.effects += 1;
+            self.summary.errors += 1;
+            if self.keep_log {
+                self.log.push(Entry {
+                    at,
+                    customer: customer.to_string(),
+                    effect: vm::shell_error(format!("no customer has the id `{customer}`")),
+                });
+            }
             return;
         };
         let effects =
@@ -193,6 +225,7 @@ impl<'a> Simulator<'a> {
                         },
                     );
                     self.timers.insert(key, (*when, seq));
+                    self.summary.peak_timers = self.summary.peak_timers.max(self.timers.len());
                 }
                 Effect::CancelTimer { timer } => {
                     if let Some((old_at, old_seq)) =
@@ -201,13 +234,19 @@ impl<'a> Simulator<'a> {
                         self.queue.remove(&(old_at, old_seq));
                     }
                 }
+                Effect::Send(_) => self.summary.messages += 1,
+                Effect::Error(_) => self.summary.errors += 1,
+                Effect::Decision(_) => self.summary.decisions += 1,
                 _ => {}
             }
-            self.log.push(Entry {
-                at,
-                customer: customer.to_string(),
-                effect,
-            });
+            self.summary.effects += 1;
+            if self.keep_log {
+                self.log.push(Entry {
+                    at,
+                    customer: customer.to_string(),
+                    effect,
+                });
+            }
         }
     }
 

@@ -1258,7 +1258,10 @@ async fn the_documented_schemas_agree_with_the_decoder() {
         let errors: Vec<String> = events.iter_errors(body).map(|e| e.to_string()).collect();
         assert!(errors.is_empty(), "{body}: {errors:?}");
     }
-    assert!(batch.is_valid(&json!({ "events": all })));
+    // Batches of up to `max_batch` (5 here) events.
+    for chunk in all.chunks(config().max_batch) {
+        assert!(batch.is_valid(&json!({ "events": chunk })));
+    }
     // What the ingest refuses, the document refuses.
     let mut mistyped = event("order_placed", "giulia");
     mistyped["data"]["items"][0]["price"] = json!(29.9);
@@ -1447,4 +1450,297 @@ async fn serve_answers_on_a_socket_and_shuts_down() {
     assert!(answer.ends_with("{\"status\":\"ok\"}"), "{answer}");
     stop.send(()).unwrap();
     server.await.unwrap().unwrap();
+}
+
+// ------------------------------------------------------------------ what schemathesis found
+// `tests/schemathesis.sh` runs schemathesis against a real `journey run`; each test below pins
+// down one disagreement it found between the server and the document.
+
+/// Whether the ingest accepts `body` exactly when the document's `component` does.
+async fn agree(
+    router: &Router,
+    doc: &Value,
+    component: &str,
+    method: Method,
+    uri: &str,
+    body: &Value,
+) {
+    let documented = validator(doc, component).is_valid(body);
+    let answer = send(router, method, uri, &[BEARER, JSON], body.to_string()).await;
+    assert!(
+        answer.status.is_success() || answer.status.is_client_error(),
+        "{uri} {body}: {}",
+        answer.status
+    );
+    assert_eq!(
+        answer.status.is_success(),
+        documented,
+        "{uri} {body}: the document {} it, the ingest answers {} {}",
+        if documented { "accepts" } else { "refuses" },
+        answer.status,
+        answer.text()
+    );
+}
+
+#[tokio::test]
+async fn without_a_token_the_document_asks_for_none() {
+    // Found: every operation required the bearer scheme although none was configured, so the
+    // answers to requests without a token contradicted the document.
+    let open = Config {
+        token: None,
+        ..config()
+    };
+    let doc = openapi(&open).await;
+    assert_eq!(doc["security"], json!([]));
+    assert!(doc["components"]["securitySchemes"].get("bearer").is_none());
+    assert_eq!(doc["paths"]["/v1/events"]["post"]["security"], json!([]));
+    let (_fake, router) = setup(&open);
+    let answer = send(&router, Method::GET, "/v1/journeys", &[], Body::empty()).await;
+    assert_eq!(answer.status, StatusCode::OK);
+    // Signatures without a token: only the signature is asked for.
+    let signed = Config {
+        token: None,
+        ..signed_config()
+    };
+    let doc = openapi(&signed).await;
+    assert_eq!(doc["security"], json!([]));
+    assert_eq!(
+        doc["paths"]["/v1/events"]["post"]["security"],
+        json!([{ "signature": [] }])
+    );
+    // With a token, every route but the public ones asks for it.
+    let doc = openapi(&config()).await;
+    assert_eq!(doc["security"], json!([{ "bearer": [] }]));
+    assert_eq!(doc["paths"]["/healthz"]["get"]["security"], json!([]));
+}
+
+#[tokio::test]
+async fn customer_ids_follow_one_rule_on_every_route() {
+    // Found: the unsubscribe page took any id (2,000 characters, control characters), and ids
+    // were limited to 256 bytes while the document said 256 characters.
+    let doc = openapi(&config()).await;
+    let id_schema = validator(&doc, "CustomerId");
+    let (fake, router) = setup(&config());
+    let long_accented = "é".repeat(256);
+    let cases: Vec<(String, String)> = vec![
+        ("giulia".to_string(), "giulia".to_string()),
+        ("a%2Fb".to_string(), "a/b".to_string()),
+        ("%25".to_string(), "%".to_string()),
+        (long_accented.clone(), long_accented),
+        ("x".repeat(256), "x".repeat(256)),
+        ("x".repeat(257), "x".repeat(257)),
+        ("a%00b".to_string(), "a\0b".to_string()),
+        ("a%0Ab".to_string(), "a\nb".to_string()),
+        ("a%7Fb".to_string(), "a\u{7f}b".to_string()),
+        ("a%C2%85b".to_string(), "a\u{85}b".to_string()),
+    ];
+    for (in_path, id) in cases {
+        let valid = id_schema.is_valid(&json!(id));
+        let uris = [
+            (
+                Method::GET,
+                format!("/v1/customers/{in_path}"),
+                JSON,
+                "".to_string(),
+            ),
+            (
+                Method::PUT,
+                format!("/v1/customers/{in_path}"),
+                JSON,
+                "{}".to_string(),
+            ),
+            (
+                Method::DELETE,
+                format!("/v1/customers/{in_path}"),
+                JSON,
+                "".to_string(),
+            ),
+            (
+                Method::GET,
+                format!("/v1/unsubscribe/{in_path}/x"),
+                JSON,
+                "".to_string(),
+            ),
+            (
+                Method::POST,
+                format!("/v1/unsubscribe/{in_path}/x"),
+                FORM,
+                "List-Unsubscribe=One-Click".to_string(),
+            ),
+        ];
+        for (method, uri, content_type, body) in uris {
+            let answer = send(&router, method.clone(), &uri, &[BEARER, content_type], body).await;
+            let shown: String = uri.chars().take(60).collect();
+            if valid {
+                assert_ne!(
+                    answer.status,
+                    StatusCode::BAD_REQUEST,
+                    "{method} {shown}: {}",
+                    answer.text()
+                );
+            } else {
+                assert_eq!(answer.status, StatusCode::BAD_REQUEST, "{method} {shown}");
+                assert_eq!(
+                    answer.error()["code"],
+                    "invalid_request",
+                    "{method} {shown}"
+                );
+            }
+        }
+        // The same rule for the customer of an event.
+        let mut body = event("subscribed", "x");
+        body["customer"] = json!(id);
+        agree(&router, &doc, "Event", Method::POST, "/v1/events", &body).await;
+    }
+    // A path that is not UTF-8 is a 400 in the error shape too.
+    let answer = send(
+        &router,
+        Method::GET,
+        "/v1/customers/%FF",
+        &[BEARER],
+        Body::empty(),
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::BAD_REQUEST);
+    assert_eq!(answer.error()["code"], "invalid_request");
+    fake.calls();
+}
+
+#[tokio::test]
+async fn event_envelopes_agree_with_the_ingest() {
+    // Found: an event without `data` was documented as valid although its data has required
+    // fields; `null` for `at`, `id` and `data` was accepted but not documented; idempotency keys
+    // with control characters were accepted; a batch over `max_batch` was not documented.
+    let doc = openapi(&config()).await;
+    let (fake, router) = setup(&config());
+    let post = |body: Value| {
+        let router = router.clone();
+        let doc = doc.clone();
+        async move { agree(&router, &doc, "Event", Method::POST, "/v1/events", &body).await }
+    };
+    // Every event without data: refused exactly when its data has a required field.
+    for schema in doc["components"]["schemas"].as_object().unwrap().keys() {
+        if let Some(name) = schema.strip_prefix("EventData_") {
+            post(json!({ "event": name, "customer": "giulia" })).await;
+            post(json!({ "event": name, "customer": "giulia", "data": null })).await;
+        }
+    }
+    let mut nulls = event("subscribed", "giulia");
+    nulls["at"] = Value::Null;
+    nulls["id"] = Value::Null;
+    post(nulls).await;
+    for id in [
+        json!("k\u{0}"),
+        json!("k\n"),
+        json!(""),
+        json!("é".repeat(256)),
+        json!("é".repeat(257)),
+    ] {
+        let mut keyed = event("subscribed", "giulia");
+        keyed["id"] = id;
+        post(keyed).await;
+    }
+    let batch = json!({ "events": vec![event("subscribed", "giulia"); 6] });
+    assert!(!validator(&doc, "EventBatch").is_valid(&batch));
+    assert_eq!(
+        post_events(&router, &batch).await.status,
+        StatusCode::PAYLOAD_TOO_LARGE
+    );
+    fake.calls();
+}
+
+#[tokio::test]
+async fn numbers_agree_with_the_ingest() {
+    // Found: an amount given as a number (`{"amount": 0, "currency": "EUR"}`) was accepted but
+    // documented as text only; an int written `-34946.0` was documented (JSON Schema's integer)
+    // but refused; an amount of -10^12 was accepted beyond the documented range.
+    let doc = openapi(&config()).await;
+    let (fake, router) = setup(&config());
+    for amount in [
+        json!(0),
+        json!(12.5),
+        json!(0.000003),
+        json!(999_999_999_999.999_9_f64),
+        json!(-999_999_999_999i64),
+        json!(-1_000_000_000_000i64),
+        json!(1e12),
+        json!(1e300),
+        json!("12.50"),
+    ] {
+        let mut refund = event("order_refunded", "giulia");
+        refund["data"]["amount"] = json!({ "amount": amount, "currency": "EUR" });
+        agree(&router, &doc, "Event", Method::POST, "/v1/events", &refund).await;
+        let profile = json!({ "total_spent": { "amount": amount, "currency": "AAA" } });
+        agree(
+            &router,
+            &doc,
+            "Profile",
+            Method::PUT,
+            "/v1/customers/giulia",
+            &profile,
+        )
+        .await;
+    }
+    for score in [
+        json!(3),
+        json!(3.0),
+        json!(-34946.0),
+        json!(3.5),
+        json!(1e300),
+    ] {
+        let mut survey = event("survey_answered", "giulia");
+        survey["data"]["score"] = score.clone();
+        agree(&router, &doc, "Event", Method::POST, "/v1/events", &survey).await;
+        let profile = json!({ "orders_count": score });
+        agree(
+            &router,
+            &doc,
+            "Profile",
+            Method::PUT,
+            "/v1/customers/giulia",
+            &profile,
+        )
+        .await;
+    }
+    fake.calls();
+}
+
+#[tokio::test]
+async fn text_patterns_agree_with_the_ingest() {
+    // The email and url patterns spell out the white space the decoder refuses (`\s` differs
+    // between regex dialects: ECMA 262 counts U+FEFF, Rust counts U+0085).
+    let doc = openapi(&config()).await;
+    let (fake, router) = setup(&config());
+    for email in [
+        "g@example.it",
+        "0@.",
+        "g@ex ample.it",
+        "g@example.it\u{85}",
+        "g@example.it\u{feff}",
+        "g@example.it\u{1c}",
+        "@x.it",
+    ] {
+        let profile = json!({ "email": email });
+        agree(
+            &router,
+            &doc,
+            "Profile",
+            Method::PUT,
+            "/v1/customers/giulia",
+            &profile,
+        )
+        .await;
+    }
+    for url in [
+        "https://x.it/1",
+        "http://",
+        "https://x.it/\u{85}",
+        "https://x.it/\u{feff}",
+        "ftp://x.it",
+    ] {
+        let mut shipped = event("order_shipped", "giulia");
+        shipped["data"]["tracking_url"] = json!(url);
+        agree(&router, &doc, "Event", Method::POST, "/v1/events", &shipped).await;
+    }
+    fake.calls();
 }

@@ -15,7 +15,7 @@
 //! 5) and picks the measures to run (default `12345`; 3 runs last, it needs the most memory;
 //! `0` is measure 1 without rendering only, for profiling).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -634,42 +634,6 @@ fn render_parts(library: &Library, env: &Environment, runs: usize) {
     );
 }
 
-/// Rebuilds the peak of pending timers from the simulator's log (timers set and not yet fired,
-/// replaced or cancelled).
-fn peak_pending(log: &[journey_runtime::simulate::Entry]) -> usize {
-    let mut due: BTreeMap<(i64, u64), ()> = BTreeMap::new();
-    let mut by_key: HashMap<(&str, &TimerId), (i64, u64)> = HashMap::new();
-    let mut seq = 0u64;
-    let mut peak = 0;
-    for entry in log {
-        // Timers due before this instant have fired.
-        while let Some(first) = due.first_key_value().map(|(k, _)| *k) {
-            if first.0 >= entry.at {
-                break;
-            }
-            due.remove(&first);
-        }
-        match &entry.effect {
-            Effect::SetTimer { timer, at } => {
-                if let Some(old) = by_key.remove(&(entry.customer.as_str(), timer)) {
-                    due.remove(&old);
-                }
-                seq += 1;
-                due.insert((*at, seq), ());
-                by_key.insert((entry.customer.as_str(), timer), (*at, seq));
-                peak = peak.max(due.len());
-            }
-            Effect::CancelTimer { timer } => {
-                if let Some(old) = by_key.remove(&(entry.customer.as_str(), timer)) {
-                    due.remove(&old);
-                }
-            }
-            _ => {}
-        }
-    }
-    peak
-}
-
 /// 3. 100,000 customers through the post-purchase journeys on the simulator.
 fn many_customers(library: &Library, env: &Environment, count: usize) {
     println!();
@@ -692,6 +656,8 @@ fn many_customers(library: &Library, env: &Environment, count: usize) {
     let copy = people.clone();
     let start = Instant::now();
     let mut simulator = Simulator::new(library, env, START + 60 * DAY);
+    // Counts only: the log of every effect (rendered messages included) would take gigabytes.
+    simulator.keep_only_counts();
     for customer in copy {
         simulator.add_customer(&customer.id, customer.profile, START);
         for (at, input) in customer.events {
@@ -701,16 +667,8 @@ fn many_customers(library: &Library, env: &Environment, count: usize) {
     let loaded = start.elapsed();
     simulator.run();
     let total = start.elapsed();
-    let messages = simulator
-        .log
-        .iter()
-        .filter(|e| matches!(e.effect, Effect::Send(_)))
-        .count();
-    let errors = simulator
-        .log
-        .iter()
-        .filter(|e| matches!(e.effect, Effect::Error(_)))
-        .count();
+    let summary = simulator.summary;
+    let (messages, errors) = (summary.messages, summary.errors);
     println!(
         "   wall time {:.2} s (target < 5 s: {}): load {:.2} s (customers' profiles applied, events queued), run {:.2} s",
         total.as_secs_f64(),
@@ -719,15 +677,15 @@ fn many_customers(library: &Library, env: &Environment, count: usize) {
         (total - loaded).as_secs_f64()
     );
     println!(
-        "   {} steps ({} steps/s), {} instructions, {messages} messages, {errors} errors, {} log entries",
+        "   {} steps ({} steps/s), {} instructions, {messages} messages, {errors} errors, {} effects (counted, not logged)",
         simulator.steps,
         grouped(per_second(simulator.steps, total)),
         simulator.executed,
-        simulator.log.len()
+        summary.effects
     );
     println!(
-        "   pending timers: peak {} (rebuilt from the log), {} instances still waiting at the end; peak RSS {:.0} MB (the log keeps every effect, messages included)",
-        peak_pending(&simulator.log),
+        "   pending timers: peak {} (counted by the simulator), {} instances still waiting at the end; peak RSS {:.0} MB (the simulator keeps counts, not the log)",
+        summary.peak_timers,
         simulator.still_waiting(),
         peak_rss_mb().unwrap_or(0.0)
     );

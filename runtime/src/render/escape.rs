@@ -9,10 +9,22 @@
 #[must_use]
 pub fn html(value: &str) -> String {
     let mut out = String::with_capacity(value.len());
-    for c in value.chars() {
-        push_html(&mut out, c);
-    }
+    html_into(value, &mut out);
     out
+}
+
+/// [`html`], written at the end of `out`.
+pub fn html_into(value: &str, out: &mut String) {
+    // Runs without special characters are copied whole.
+    let mut start = 0;
+    for (idx, c) in value.char_indices() {
+        if matches!(c, '&' | '<' | '>' | '"' | '\'') {
+            out.push_str(value.get(start..idx).unwrap_or_default());
+            push_html(out, c);
+            start = idx + c.len_utf8();
+        }
+    }
+    out.push_str(value.get(start..).unwrap_or_default());
 }
 
 /// Escapes a value that will be pasted into a Markdown source before it becomes HTML.
@@ -30,6 +42,12 @@ pub fn html(value: &str) -> String {
 #[must_use]
 pub fn markdown_value(value: &str) -> String {
     let mut out = String::with_capacity(value.len() + value.len() / 4);
+    markdown_value_into(value, &mut out);
+    out
+}
+
+/// [`markdown_value`], written at the end of `out`.
+pub fn markdown_value_into(value: &str, out: &mut String) {
     let mut line = LineStart::Blank;
     for c in value.chars() {
         match c {
@@ -42,7 +60,7 @@ pub fn markdown_value(value: &str) -> String {
                 out.push(c);
             }
             '.' if line == LineStart::Digits => out.push_str("\\."),
-            _ => push_html(&mut out, c),
+            _ => push_html(out, c),
         }
         line = match (line, c) {
             (_, '\n' | '\r') => LineStart::Blank,
@@ -51,7 +69,6 @@ pub fn markdown_value(value: &str) -> String {
             _ => LineStart::Past,
         };
     }
-    out
 }
 
 /// Where the escaper stands in the current line, for the markers that only count at its start.

@@ -12,9 +12,13 @@
 //! Left out: time zones (callers convert instants to the customer's zone first), plural rules,
 //! and any I/O: everything here is a pure function of its arguments.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::fmt::Write as _;
+use std::sync::Arc;
 
-use chrono::format::{DelayedFormat, StrftimeItems};
+use chrono::format::{DelayedFormat, Item, StrftimeItems};
 use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
 use pure_rust_locales::locale_match;
 
@@ -25,8 +29,19 @@ const FALLBACK: chrono::Locale = chrono::Locale::en_US;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Locale {
     glibc: chrono::Locale,
-    /// Glibc's name, `language_TERRITORY`; computed once because the enum has no `&str` getter.
-    name: String,
+    /// Glibc's name, `language_TERRITORY`; computed once because the enum has no `&str` getter
+    /// (shared, so a copy of a locale does not allocate).
+    name: Arc<str>,
+}
+
+/// Locales parsed so far on this thread, by tag (customers share a handful of tags).
+const PARSED_CACHE_LIMIT: usize = 256;
+
+thread_local! {
+    static PARSED: RefCell<HashMap<Box<str>, Locale>> = RefCell::new(HashMap::new());
+    /// Strftime patterns parsed once per pattern and locale.
+    static PATTERNS: RefCell<HashMap<(&'static str, chrono::Locale), Vec<Item<'static>>>> =
+        RefCell::new(HashMap::new());
 }
 
 impl Locale {
@@ -38,6 +53,23 @@ impl Locale {
     /// Anything else (`""`, `C`, `xx-YY`) is `en_US`.
     #[must_use]
     pub fn parse(tag: &str) -> Locale {
+        let cached = PARSED.with(|cache| cache.try_borrow().ok()?.get(tag).cloned());
+        if let Some(locale) = cached {
+            return locale;
+        }
+        let locale = Locale::parse_uncached(tag);
+        PARSED.with(|cache| {
+            if let Ok(mut cache) = cache.try_borrow_mut() {
+                if cache.len() >= PARSED_CACHE_LIMIT {
+                    cache.clear();
+                }
+                cache.insert(Box::from(tag), locale.clone());
+            }
+        });
+        locale
+    }
+
+    fn parse_uncached(tag: &str) -> Locale {
         let base = tag.trim().split(['.', '@']).next().unwrap_or_default();
         let mut parts = base.split(['-', '_']).filter(|part| !part.is_empty());
         let language = parts.next().unwrap_or_default().to_ascii_lowercase();
@@ -70,7 +102,7 @@ impl Locale {
     fn from_glibc(glibc: chrono::Locale) -> Locale {
         Locale {
             glibc,
-            name: glibc.to_string(),
+            name: Arc::from(glibc.to_string()),
         }
     }
 
@@ -271,18 +303,44 @@ fn time_pattern(locale: &Locale) -> &'static str {
 fn strftime(
     date: Option<NaiveDate>,
     time: Option<NaiveTime>,
-    pattern: &str,
+    pattern: &'static str,
     locale: &Locale,
 ) -> String {
-    let items = StrftimeItems::new_with_locale(pattern, locale.glibc);
-    let mut out = String::new();
-    if write!(
-        out,
-        "{}",
-        DelayedFormat::new_with_locale(date, time, items, locale.glibc)
-    )
-    .is_ok()
-    {
+    let mut out = String::with_capacity(32);
+    let key = (pattern, locale.glibc);
+    // The pattern is parsed once per locale; without the cache (re-entered), it is parsed here.
+    let written = PATTERNS.with(|cache| {
+        let Ok(mut cache) = cache.try_borrow_mut() else {
+            return None;
+        };
+        let items = match cache.entry(key) {
+            Entry::Occupied(entry) => entry.into_mut(),
+            Entry::Vacant(entry) => entry.insert(
+                StrftimeItems::new_with_locale(pattern, locale.glibc)
+                    .parse_to_owned()
+                    .ok()?,
+            ),
+        };
+        Some(
+            write!(
+                out,
+                "{}",
+                DelayedFormat::new_with_locale(date, time, items.iter(), locale.glibc)
+            )
+            .is_ok(),
+        )
+    });
+    let written = written.unwrap_or_else(|| {
+        out.clear();
+        let items = StrftimeItems::new_with_locale(pattern, locale.glibc);
+        write!(
+            out,
+            "{}",
+            DelayedFormat::new_with_locale(date, time, items, locale.glibc)
+        )
+        .is_ok()
+    });
+    if written {
         return out;
     }
     match (date, time) {

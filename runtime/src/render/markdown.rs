@@ -32,11 +32,25 @@ pub fn to_html(markdown: &str) -> String {
 /// spaces and the text ends with a single newline, or is empty when the Markdown has no text.
 #[must_use]
 pub fn to_text(markdown: &str) -> String {
-    let mut writer = TextWriter::default();
+    let mut writer = TextWriter::with_capacity(markdown.len());
     for event in parser(markdown) {
         writer.event(event);
     }
     writer.finish()
+}
+
+/// Both parts of a Markdown body from one parse: the plain-text part (as [`to_text`] writes
+/// it) and the HTML fragment (as [`to_html`] writes it).
+#[must_use]
+pub fn to_text_and_html(markdown: &str) -> (String, String) {
+    let events: Vec<Event<'_>> = parser(markdown).collect();
+    let mut html = String::with_capacity(markdown.len() * 3 / 2);
+    pulldown_cmark::html::push_html(&mut html, events.iter().cloned());
+    let mut writer = TextWriter::with_capacity(markdown.len());
+    for event in events {
+        writer.event(event);
+    }
+    (writer.finish(), html)
 }
 
 /// Wraps an HTML body into a minimal email document: doctype, UTF-8, the escaped title, a
@@ -48,38 +62,43 @@ pub fn to_text(markdown: &str) -> String {
 /// that other clients and HTML validators read as a comment.
 #[must_use]
 pub fn wrap_html(title: &str, preheader: Option<&str>, body_html: &str) -> String {
-    let preheader = preheader.map_or_else(String::new, |text| {
-        format!(
-            "<span style=\"display:none;max-height:0;max-width:0;overflow:hidden;opacity:0;\
-             font-size:1px;line-height:1px;color:#ffffff;\">{}</span>\n",
-            escape::html(text)
-        )
-    });
-    let body_end = if body_html.is_empty() || body_html.ends_with('\n') {
-        ""
-    } else {
-        "\n"
-    };
-    format!(
-        "<!DOCTYPE html>\n\
+    const HEAD: &str = "<!DOCTYPE html>\n\
          <html>\n\
          <head>\n\
          <meta charset=\"utf-8\">\n\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
-         <title>{title}</title>\n\
+         <title>";
+    const BODY: &str = "</title>\n\
          </head>\n\
-         <body style=\"margin:0;padding:0;background-color:#ffffff;\">\n\
-         {preheader}\
-         <!--[if mso]><table role=\"presentation\" width=\"600\" align=\"center\"><tr><td><![endif]-->\n\
+         <body style=\"margin:0;padding:0;background-color:#ffffff;\">\n";
+    const PREHEADER: &str = "<span style=\"display:none;max-height:0;max-width:0;overflow:hidden;opacity:0;\
+             font-size:1px;line-height:1px;color:#ffffff;\">";
+    const CONTAINER: &str = "<!--[if mso]><table role=\"presentation\" width=\"600\" align=\"center\"><tr><td><![endif]-->\n\
          <div style=\"max-width:600px;margin:0 auto;padding:16px;font-family:Arial,Helvetica,sans-serif;\
-         font-size:16px;line-height:1.5;color:#222222;\">\n\
-         {body_html}{body_end}\
-         </div>\n\
+         font-size:16px;line-height:1.5;color:#222222;\">\n";
+    const END: &str = "</div>\n\
          <!--[if mso]></td></tr></table><![endif]-->\n\
          </body>\n\
-         </html>\n",
-        title = escape::html(title),
-    )
+         </html>\n";
+    let extra = title.len() + preheader.map_or(0, |p| p.len() + PREHEADER.len() + 8);
+    let mut out = String::with_capacity(
+        HEAD.len() + BODY.len() + CONTAINER.len() + END.len() + body_html.len() + extra + 16,
+    );
+    out.push_str(HEAD);
+    escape::html_into(title, &mut out);
+    out.push_str(BODY);
+    if let Some(text) = preheader {
+        out.push_str(PREHEADER);
+        escape::html_into(text, &mut out);
+        out.push_str("</span>\n");
+    }
+    out.push_str(CONTAINER);
+    out.push_str(body_html);
+    if !body_html.is_empty() && !body_html.ends_with('\n') {
+        out.push('\n');
+    }
+    out.push_str(END);
+    out
 }
 
 fn parser(markdown: &str) -> Parser<'_> {
@@ -90,7 +109,6 @@ fn parser(markdown: &str) -> Parser<'_> {
 }
 
 /// Builds the plain-text part from pulldown-cmark events.
-#[derive(Default)]
 struct TextWriter {
     out: String,
     /// What starts each new line inside the containers we are in: `> ` for a block quote, blanks
@@ -107,6 +125,17 @@ struct TextWriter {
 }
 
 impl TextWriter {
+    fn with_capacity(capacity: usize) -> TextWriter {
+        TextWriter {
+            out: String::with_capacity(capacity),
+            prefixes: Vec::new(),
+            lists: Vec::new(),
+            links: Vec::new(),
+            after_marker: false,
+            n_cells: 0,
+        }
+    }
+
     fn event(&mut self, event: Event<'_>) {
         match event {
             Event::Start(tag) => self.start(tag),
@@ -272,17 +301,20 @@ impl TextWriter {
     }
 
     fn finish(self) -> String {
-        let mut text = String::with_capacity(self.out.len());
+        let mut text = String::with_capacity(self.out.len() + 1);
         for line in self.out.lines() {
-            text.push_str(line.trim_end());
+            let line = line.trim_end();
+            // Blank lines before the first text are dropped, as are those after the last.
+            if text.is_empty() && line.is_empty() {
+                continue;
+            }
+            text.push_str(line);
             text.push('\n');
         }
-        let trimmed = text.trim_matches('\n');
-        if trimmed.is_empty() {
-            String::new()
-        } else {
-            format!("{trimmed}\n")
+        while text.ends_with("\n\n") {
+            text.pop();
         }
+        text
     }
 }
 

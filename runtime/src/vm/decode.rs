@@ -44,24 +44,52 @@ pub fn record(
     json: &serde_json::Value,
     path: &str,
 ) -> Result<Value, DecodeError> {
+    record_here(schemas, schema, json).map_err(|error| under(path, error))
+}
+
+/// The field of an error about the whole data, when it is not an object.
+const WHOLE: &str = "(data)";
+
+/// Paths are built only for errors: the functions below report the field relative to where
+/// they decode (empty: right there), and each level puts its own part in front while unwinding.
+fn under(parent: &str, mut error: DecodeError) -> DecodeError {
+    let rel = if error.field == WHOLE {
+        ""
+    } else {
+        error.field.as_str()
+    };
+    if parent.is_empty() {
+        return error;
+    }
+    let mut field = String::with_capacity(parent.len() + rel.len() + 1);
+    field.push_str(parent);
+    if !rel.is_empty() && !rel.starts_with('[') {
+        field.push('.');
+    }
+    field.push_str(rel);
+    error.field = field;
+    error
+}
+
+fn record_here(
+    schemas: &[Schema],
+    schema: &Schema,
+    json: &serde_json::Value,
+) -> Result<Value, DecodeError> {
     let serde_json::Value::Object(object) = json else {
         return Err(DecodeError {
-            field: if path.is_empty() {
-                "(data)".to_string()
-            } else {
-                path.to_string()
-            },
+            field: WHOLE.to_string(),
             expected: format!("an object with the fields of `{}`", schema.name),
             found: describe(json),
         });
     };
     let mut fields = Vec::with_capacity(schema.fields.len());
     for (name, ty) in &schema.fields {
-        let field_path = join(path, name);
         let value = match object.get(name.as_ref()) {
-            Some(value) => decode(schemas, ty, value, &field_path)?,
-            None => decode(schemas, ty, &serde_json::Value::Null, &field_path)?,
-        };
+            Some(value) => decode_here(schemas, ty, value),
+            None => decode_here(schemas, ty, &serde_json::Value::Null),
+        }
+        .map_err(|error| under(name, error))?;
         fields.push((name.clone(), value));
     }
     Ok(Value::record(Record { fields }))
@@ -97,14 +125,6 @@ pub fn partial(
         }
     }
     (out, problems)
-}
-
-fn join(path: &str, name: &str) -> String {
-    if path.is_empty() {
-        name.to_string()
-    } else {
-        format!("{path}.{name}")
-    }
 }
 
 fn describe(json: &serde_json::Value) -> String {
@@ -151,9 +171,17 @@ pub fn decode(
     json: &serde_json::Value,
     path: &str,
 ) -> Result<Value, DecodeError> {
+    decode_here(schemas, ty, json).map_err(|error| under(path, error))
+}
+
+fn decode_here(
+    schemas: &[Schema],
+    ty: &FieldType,
+    json: &serde_json::Value,
+) -> Result<Value, DecodeError> {
     use serde_json::Value as J;
     let fail = || DecodeError {
-        field: path.to_string(),
+        field: String::new(),
         expected: expected(schemas, ty),
         found: describe(json),
     };
@@ -161,7 +189,7 @@ pub fn decode(
         return if json.is_null() {
             Ok(Value::Missing)
         } else {
-            decode(schemas, inner, json, path)
+            decode_here(schemas, inner, json)
         };
     }
     match (ty, json) {
@@ -219,12 +247,14 @@ pub fn decode(
         (FieldType::List(inner), J::Array(items)) => {
             let mut values = Vec::with_capacity(items.len());
             for (idx, item) in items.iter().enumerate() {
-                values.push(decode(schemas, inner, item, &format!("{path}[{idx}]"))?);
+                let value = decode_here(schemas, inner, item)
+                    .map_err(|error| under(&format!("[{idx}]"), error))?;
+                values.push(value);
             }
             Ok(Value::list(values))
         }
         (FieldType::Record(idx), J::Object(_)) => match schemas.get(*idx as usize) {
-            Some(schema) => record(schemas, schema, json, path),
+            Some(schema) => record_here(schemas, schema, json),
             None => Err(fail()),
         },
         (FieldType::Any, other) => Ok(any(other)),
@@ -355,6 +385,56 @@ pub fn to_json(value: &Value) -> serde_json::Value {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    #[test]
+    fn errors_name_the_whole_path_of_the_field() {
+        let item = Schema {
+            name: "item".to_string(),
+            is_event: false,
+            fields: vec![(Arc::from("price"), FieldType::Money)],
+        };
+        let order = Schema {
+            name: "order_placed".to_string(),
+            is_event: true,
+            fields: vec![
+                (
+                    Arc::from("items"),
+                    FieldType::List(Box::new(FieldType::Record(0))),
+                ),
+                (Arc::from("total"), FieldType::Money),
+            ],
+        };
+        let schemas = [item, order.clone()];
+        let field = |json: &str, path: &str| {
+            record(&schemas, &order, &serde_json::from_str(json).unwrap(), path)
+                .unwrap_err()
+                .field
+        };
+        let ok = r#"{"items": [{"price": "1 EUR"}], "total": "1 EUR"}"#;
+        assert!(record(&schemas, &order, &serde_json::from_str(ok).unwrap(), "").is_ok());
+        assert_eq!(field(r#"{"items": [], "total": 3}"#, ""), "total");
+        assert_eq!(
+            field(r#"{"items": [{"price": "1 EUR"}, {"price": 2}]}"#, ""),
+            "items[1].price"
+        );
+        assert_eq!(
+            field(r#"{"items": [{"price": "1 EUR"}, 5]}"#, ""),
+            "items[1]"
+        );
+        assert_eq!(field(r#"{"items": 5}"#, "data"), "data.items");
+        assert_eq!(field("5", ""), "(data)");
+        assert_eq!(field("5", "data"), "data");
+        let list = FieldType::List(Box::new(FieldType::List(Box::new(FieldType::Int))));
+        let json = serde_json::from_str("[[1], [2, \"x\"]]").unwrap();
+        assert_eq!(
+            decode(&schemas, &list, &json, "").unwrap_err().field,
+            "[1][1]"
+        );
+        assert_eq!(
+            decode(&schemas, &list, &json, "n").unwrap_err().field,
+            "n[1][1]"
+        );
+    }
 
     #[test]
     fn money_is_read_in_every_documented_form() {

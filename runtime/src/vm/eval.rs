@@ -177,40 +177,46 @@ impl Env<'_> {
 
     /// The expression as the marketer wrote it (near enough), for messages.
     pub fn show(&self, expr: &Expr) -> String {
-        match expr {
-            Expr::Const(value) => journey_compiler::bytecode::disasm::constant(value),
-            Expr::Customer => "customer".to_string(),
-            Expr::Shop => "shop".to_string(),
-            Expr::UnsubscribeUrl => "unsubscribe_url".to_string(),
-            Expr::It => "it".to_string(),
-            Expr::Slot(idx) => self
-                .slot_names
-                .get(*idx as usize)
-                .cloned()
-                .unwrap_or_else(|| format!("${idx}")),
-            Expr::Local(depth) => format!("loop variable {depth}"),
-            Expr::Field(base, name) => format!("{}.{name}", self.show(base)),
-            Expr::Call(builtin, args) => {
-                let args: Vec<String> = args
-                    .iter()
-                    .filter(|a| !matches!(a, Expr::Const(Value::Missing)))
-                    .map(|a| self.show(a))
-                    .collect();
-                format!("{}({})", builtin.name(), args.join(", "))
-            }
-            Expr::Binary(op, left, right) => {
-                format!("{} {} {}", self.show(left), op.symbol(), self.show(right))
-            }
-            Expr::Unary(op, operand) => match op {
-                UnaryOp::Not => format!("not {}", self.show(operand)),
-                UnaryOp::Neg => format!("-{}", self.show(operand)),
-                UnaryOp::IsSet => format!("{} is set", self.show(operand)),
-                UnaryOp::IsNotSet => format!("{} is not set", self.show(operand)),
-            },
-            Expr::List(items) => {
-                let items: Vec<String> = items.iter().map(|i| self.show(i)).collect();
-                format!("[{}]", items.join(", "))
-            }
+        show(expr, self.slot_names)
+    }
+}
+
+/// An expression as the marketer wrote it (near enough), for messages; `slot_names` names the
+/// program's slots.
+pub fn show(expr: &Expr, slot_names: &[String]) -> String {
+    let show = |e: &Expr| show(e, slot_names);
+    match expr {
+        Expr::Const(value) => journey_compiler::bytecode::disasm::constant(value),
+        Expr::Customer => "customer".to_string(),
+        Expr::Shop => "shop".to_string(),
+        Expr::UnsubscribeUrl => "unsubscribe_url".to_string(),
+        Expr::It => "it".to_string(),
+        Expr::Slot(idx) => slot_names
+            .get(*idx as usize)
+            .cloned()
+            .unwrap_or_else(|| format!("${idx}")),
+        Expr::Local(depth) => format!("loop variable {depth}"),
+        Expr::Field(base, name) => format!("{}.{name}", show(base)),
+        Expr::Call(builtin, args) => {
+            let args: Vec<String> = args
+                .iter()
+                .filter(|a| !matches!(a, Expr::Const(Value::Missing)))
+                .map(show)
+                .collect();
+            format!("{}({})", builtin.name(), args.join(", "))
+        }
+        Expr::Binary(op, left, right) => {
+            format!("{} {} {}", show(left), op.symbol(), show(right))
+        }
+        Expr::Unary(op, operand) => match op {
+            UnaryOp::Not => format!("not {}", show(operand)),
+            UnaryOp::Neg => format!("-{}", show(operand)),
+            UnaryOp::IsSet => format!("{} is set", show(operand)),
+            UnaryOp::IsNotSet => format!("{} is not set", show(operand)),
+        },
+        Expr::List(items) => {
+            let items: Vec<String> = items.iter().map(show).collect();
+            format!("[{}]", items.join(", "))
         }
     }
 }

@@ -6,6 +6,7 @@ use journey_compiler::bytecode::{Category, Channel, Instr, Program, Record, Valu
 use sha2::{Digest, Sha256};
 
 use super::Environment;
+use super::Library;
 use super::builtins::{CouponSeed, print};
 use super::clock;
 use super::effect::{Decision, DecisionKind, Effect, ExitReason, Message, RuntimeError, TimerId};
@@ -36,32 +37,65 @@ pub struct Runner<'a> {
     pub effects: &'a mut Vec<Effect>,
     /// Instructions executed so far (for benchmarks).
     pub executed: &'a mut u64,
+    /// The customer's zone and locale, kept up to date when a `set` changes them.
+    pub place: &'a mut Place,
+    /// The programs (for what they worked out at deploy time).
+    pub library: &'a Library,
+}
+
+/// The customer's zone and locale, read from the profile once per step (and again when the
+/// profile changes them).
+#[derive(Clone, Debug)]
+pub struct Place {
+    /// The customer's time zone (UTC when not set or not valid).
+    pub zone: Tz,
+    /// The customer's locale.
+    pub locale: Locale,
+    /// Why the profile's `time_zone` is not valid, if it is not.
+    zone_error: Option<String>,
+}
+
+impl Place {
+    /// The zone and locale of a profile.
+    pub fn of(profile: &Record) -> Place {
+        let locale = match profile.get("locale") {
+            Some(Value::Text(tag)) => Locale::parse(tag),
+            _ => Locale::default(),
+        };
+        let (zone, zone_error) = match profile.get("time_zone") {
+            Some(Value::Text(name)) => match clock::zone(name) {
+                Ok(zone) => (zone, None),
+                Err(message) => (Tz::UTC, Some(message)),
+            },
+            _ => (Tz::UTC, None),
+        };
+        Place {
+            zone,
+            locale,
+            zone_error,
+        }
+    }
+
+    /// Reports a `time_zone` that is not valid, as an error of `journey`.
+    pub fn report(&self, journey: &str, effects: &mut Vec<Effect>) {
+        if let Some(message) = &self.zone_error {
+            effects.push(Effect::Error(RuntimeError {
+                journey: Some(journey.to_string()),
+                instance: None,
+                step: None,
+                template: None,
+                field: Some("customer.time_zone".to_string()),
+                message: format!("{message}; UTC is used instead"),
+            }));
+        }
+    }
 }
 
 /// The customer's zone and locale, with an error effect if the zone is not valid.
 pub fn zone_and_locale(profile: &Record, journey: &str, effects: &mut Vec<Effect>) -> (Tz, Locale) {
-    let locale = match profile.get("locale") {
-        Some(Value::Text(tag)) => Locale::parse(tag),
-        _ => Locale::default(),
-    };
-    let zone = match profile.get("time_zone") {
-        Some(Value::Text(name)) => match clock::zone(name) {
-            Ok(zone) => zone,
-            Err(message) => {
-                effects.push(Effect::Error(RuntimeError {
-                    journey: Some(journey.to_string()),
-                    instance: None,
-                    step: None,
-                    template: None,
-                    field: Some("customer.time_zone".to_string()),
-                    message: format!("{message}; UTC is used instead"),
-                }));
-                Tz::UTC
-            }
-        },
-        _ => Tz::UTC,
-    };
-    (zone, locale)
+    let place = Place::of(profile);
+    place.report(journey, effects);
+    (place.zone, place.locale)
 }
 
 enum SendOutcome {
@@ -212,7 +246,10 @@ impl Runner<'_> {
     /// Runs the instance from its `pc` until it waits, sleeps or ends.
     pub fn run(&mut self, instance: &mut Instance) {
         let program = self.program;
-        let (zone, locale) = zone_and_locale(self.profile, &program.journey, self.effects);
+        // Read once per run: a `set` of the zone or locale counts from the next run on.
+        self.place.report(&program.journey, self.effects);
+        let zone = self.place.zone;
+        let locale = self.place.locale.clone();
         let mut budget = BUDGET;
         loop {
             if budget == 0 {
@@ -366,25 +403,27 @@ impl Runner<'_> {
                     otherwise,
                 } => {
                     let mut env = self.env(&instance.slots, None, zone, &locale);
-                    let shown = env.show(condition);
                     let result = env.condition(condition);
+                    drop(env);
+                    let why = |outcome: &str| {
+                        let library = self.library;
+                        match library.branch_text(&instance.version, *step) {
+                            Some(shown) => format!("`{shown}` is {outcome}"),
+                            None => format!(
+                                "`{}` is {outcome}",
+                                super::eval::show(condition, &program.slots)
+                            ),
+                        }
+                    };
                     match result {
                         Ok(true) => {
-                            self.decide(
-                                Some(instance.id),
-                                Some(*step),
-                                DecisionKind::Branch,
-                                format!("`{shown}` is true"),
-                            );
+                            let why = why("true");
+                            self.decide(Some(instance.id), Some(*step), DecisionKind::Branch, why);
                             instance.pc += 1;
                         }
                         Ok(false) => {
-                            self.decide(
-                                Some(instance.id),
-                                Some(*step),
-                                DecisionKind::Branch,
-                                format!("`{shown}` is false"),
-                            );
+                            let why = why("false");
+                            self.decide(Some(instance.id), Some(*step), DecisionKind::Branch, why);
                             instance.pc = *otherwise;
                         }
                         Err(error) => {
@@ -449,6 +488,9 @@ impl Runner<'_> {
                             let shown =
                                 print(&result, &env).unwrap_or_else(|_| "(not set)".to_string());
                             self.profile.set(attribute.clone(), result.clone());
+                            if matches!(attribute.as_ref(), "time_zone" | "locale") {
+                                *self.place = Place::of(self.profile);
+                            }
                             self.effects.push(Effect::SetProfile {
                                 journey: program.journey.clone(),
                                 attribute: attribute.clone(),
@@ -597,36 +639,54 @@ impl Runner<'_> {
             instance: instance.id,
             pc: instance.pc,
         };
-        let mut slots = instance.slots.clone();
+        // Every `with` value is computed from the slots as they were, then they are put in
+        // place for rendering (and taken back out if it fails: sending is all or nothing).
         let mut env = self.env(&instance.slots, None, zone, locale);
         env.coupon_seed = Some(seed);
         env.unsubscribe_url = Some(unsubscribe.as_deref().unwrap_or(""));
+        let mut values = Vec::with_capacity(with.len());
         let mut failure = None;
         for (slot, value) in with {
             match env.eval(value) {
-                Ok(result) => {
-                    if let Some(target) = slots.get_mut(*slot as usize) {
-                        *target = result;
-                    }
-                }
+                Ok(result) => values.push((*slot as usize, result)),
                 Err(error) => {
                     failure = Some(error);
                     break;
                 }
             }
         }
+        let mut coupons = std::mem::take(&mut env.coupons);
+        drop(env);
         let rendered = match failure {
             Some(error) => Err(message::RenderError {
                 part: "`with`".to_string(),
                 error,
             }),
             None => {
-                env.slots = &slots;
-                message::render(program, template, &mut env)
+                let mut previous = Vec::with_capacity(values.len());
+                for (slot, value) in values {
+                    if let Some(target) = instance.slots.get_mut(slot) {
+                        previous.push((slot, std::mem::replace(target, value)));
+                    }
+                }
+                let mut env = self.env(&instance.slots, None, zone, locale);
+                env.coupon_seed = Some(seed);
+                env.unsubscribe_url = Some(unsubscribe.as_deref().unwrap_or(""));
+                env.coupons = coupons;
+                let rendered = message::render(program, template, &mut env);
+                coupons = std::mem::take(&mut env.coupons);
+                drop(env);
+                if rendered.is_err() {
+                    // Later values of the same slot came last: put the first one back last.
+                    for (slot, value) in previous.into_iter().rev() {
+                        if let Some(target) = instance.slots.get_mut(slot) {
+                            *target = value;
+                        }
+                    }
+                }
+                rendered
             }
         };
-        let coupons = std::mem::take(&mut env.coupons);
-        drop(env);
         let rendered = match rendered {
             Ok(rendered) => rendered,
             Err(failure) => {
@@ -647,7 +707,6 @@ impl Runner<'_> {
                 return SendOutcome::Failed;
             }
         };
-        instance.slots = slots;
         if marketing {
             self.marketing_sends.push(self.now);
         }
@@ -809,6 +868,25 @@ pub fn message_id(customer: &str, journey: &str, instance: &Instance, domain: &s
     hasher.update(instance.version);
     hasher.update(instance.pc.to_le_bytes());
     let digest = hasher.finalize();
-    let hex: String = digest.iter().take(16).map(|b| format!("{b:02x}")).collect();
-    format!("<{hex}.{journey}@{domain}>")
+    let mut id = String::with_capacity(34 + journey.len() + domain.len() + 2);
+    id.push('<');
+    hex_into(digest.iter().take(16), &mut id);
+    id.push('.');
+    id.push_str(journey);
+    id.push('@');
+    id.push_str(domain);
+    id.push('>');
+    id
+}
+
+/// Writes bytes as lowercase hexadecimal.
+pub fn hex_into<'b>(bytes: impl Iterator<Item = &'b u8>, out: &mut String) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    for byte in bytes {
+        for nibble in [byte >> 4, byte & 0x0f] {
+            out.push(char::from(
+                DIGITS.get(usize::from(nibble)).copied().unwrap_or(b'0'),
+            ));
+        }
+    }
 }

@@ -6,7 +6,9 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use journey_compiler::bytecode::format::{self, ProgramHash};
-use journey_compiler::bytecode::{Program, Schema};
+use journey_compiler::bytecode::{Instr, Program, Schema, Trigger};
+
+use super::eval;
 
 /// Programs by hash, and which one is current per journey.
 #[derive(Clone, Debug, Default)]
@@ -14,6 +16,21 @@ pub struct Library {
     programs: BTreeMap<[u8; 32], Arc<Program>>,
     current: BTreeMap<String, [u8; 32]>,
     schemas: Vec<Schema>,
+    /// Worked out once per deploy, so steps do not redo it.
+    derived: Derived,
+}
+
+/// What the VM would otherwise work out again on every step.
+#[derive(Clone, Debug, Default)]
+struct Derived {
+    /// Current programs started by each event, in journey-name order.
+    entries: BTreeMap<String, Vec<[u8; 32]>>,
+    /// Current programs with a date or segment trigger (the only ones upkeep looks at), in
+    /// journey-name order.
+    upkeep: Vec<[u8; 32]>,
+    /// The condition of each branch step as the marketer wrote it (near enough), by program
+    /// version and step, for decision texts.
+    branches: BTreeMap<([u8; 32], u32), String>,
 }
 
 /// What a deploy did to one journey.
@@ -78,7 +95,63 @@ impl Library {
             }
         }
         self.current = next;
+        self.derive();
         outcome
+    }
+
+    fn derive(&mut self) {
+        let mut derived = Derived::default();
+        for (hash, program) in self.current_programs() {
+            match &program.trigger {
+                Trigger::Event(trigger) => derived
+                    .entries
+                    .entry(trigger.event.to_string())
+                    .or_default()
+                    .push(hash),
+                Trigger::Date { .. } | Trigger::Segment => derived.upkeep.push(hash),
+                Trigger::Schedule { .. } => {}
+            }
+        }
+        for (hash, program) in &self.programs {
+            for instr in &program.code {
+                if let Instr::Branch {
+                    step, condition, ..
+                } = instr
+                {
+                    derived
+                        .branches
+                        .entry((*hash, *step))
+                        .or_insert_with(|| eval::show(condition, &program.slots));
+                }
+            }
+        }
+        self.derived = derived;
+    }
+
+    /// The current programs an event starts, in journey-name order.
+    pub fn started_by(&self, event: &str) -> impl Iterator<Item = ([u8; 32], &Arc<Program>)> {
+        self.derived
+            .entries
+            .get(event)
+            .into_iter()
+            .flatten()
+            .filter_map(|hash| Some((*hash, self.programs.get(hash)?)))
+    }
+
+    /// The current programs with a date or segment trigger, in journey-name order.
+    pub fn with_upkeep(&self) -> impl Iterator<Item = ([u8; 32], &Arc<Program>)> {
+        self.derived
+            .upkeep
+            .iter()
+            .filter_map(|hash| Some((*hash, self.programs.get(hash)?)))
+    }
+
+    /// The condition of a branch step of a program version, as written (near enough).
+    pub fn branch_text(&self, version: &[u8; 32], step: u32) -> Option<&str> {
+        self.derived
+            .branches
+            .get(&(*version, step))
+            .map(String::as_str)
     }
 
     /// A program by hash.

@@ -91,31 +91,28 @@ pub fn render(
             )
         }
         (Channel::Email, BodyFormat::Markdown) => {
-            let mut source = String::new();
             let layout = template
                 .layout
                 .and_then(|idx| program.layouts.get(idx as usize));
+            let mut source = String::with_capacity(
+                raw_len(body) + layout.map_or(0, |l| raw_len(&l.header) + raw_len(&l.footer)) + 512,
+            );
             if let Some(layout) = layout {
-                source.push_str(
-                    &text(&layout.header, env, Escape::Markdown).map_err(part("layout header"))?,
-                );
+                write(&layout.header, env, Escape::Markdown, &mut source)
+                    .map_err(part("layout header"))?;
                 source.push_str("\n\n");
             }
-            source.push_str(&text(body, env, Escape::Markdown).map_err(part("body"))?);
+            write(body, env, Escape::Markdown, &mut source).map_err(part("body"))?;
             if let Some(layout) = layout {
                 source.push_str("\n\n");
-                source.push_str(
-                    &text(&layout.footer, env, Escape::Markdown).map_err(part("layout footer"))?,
-                );
+                write(&layout.footer, env, Escape::Markdown, &mut source)
+                    .map_err(part("layout footer"))?;
             }
-            let title = subject.clone().unwrap_or_default();
+            let title = subject.as_deref().unwrap_or_default();
+            let (text, html) = markdown::to_text_and_html(&source);
             (
-                markdown::to_text(&source),
-                Some(markdown::wrap_html(
-                    &title,
-                    preheader.as_deref(),
-                    &markdown::to_html(&source),
-                )),
+                text,
+                Some(markdown::wrap_html(title, preheader.as_deref(), &html)),
             )
         }
     };
@@ -129,13 +126,41 @@ pub fn render(
 
 /// Subjects and preheaders are one line: line breaks and runs of blanks become one space.
 fn one_line(text: &str) -> String {
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
+    let mut out = String::with_capacity(text.len());
+    for word in text.split_whitespace() {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(word);
+    }
+    out
 }
 
 fn text(nodes: &[TemplateNode], env: &mut Env<'_>, escape: Escape) -> Result<String, EvalError> {
-    let mut out = String::new();
+    let mut out = String::with_capacity(raw_len(nodes) + 64);
     write(nodes, env, escape, &mut out)?;
     Ok(out)
+}
+
+/// The length of the literal text of a template (top level), to size its output.
+fn raw_len(nodes: &[TemplateNode]) -> usize {
+    nodes
+        .iter()
+        .map(|node| match node {
+            TemplateNode::Raw(raw) => raw.len(),
+            _ => 0,
+        })
+        .sum()
+}
+
+/// Writes a printed value, escaped for where it lands.
+fn escape_into(mode: Escape, printed: &str, out: &mut String) {
+    match mode {
+        Escape::Plain => out.push_str(printed),
+        Escape::Markdown => escape::markdown_value_into(printed, out),
+        Escape::Html => escape::html_into(printed, out),
+        Escape::Json => json_string_into(printed, out),
+    }
 }
 
 fn write(
@@ -149,7 +174,15 @@ fn write(
             TemplateNode::Raw(raw) => out.push_str(raw),
             TemplateNode::Output { expr, source } => {
                 let value = env.eval(expr)?;
-                let printed = print(&value, env).map_err(|message| EvalError {
+                // Text is escaped straight into the output; other values are printed first.
+                let printed = match &value {
+                    Value::Text(text) => {
+                        escape_into(mode, text, out);
+                        Ok(())
+                    }
+                    other => print(other, env).map(|printed| escape_into(mode, &printed, out)),
+                };
+                printed.map_err(|message| EvalError {
                     field: Some(env.show(expr)),
                     message: if value.is_set() {
                         format!("{source}: {message}")
@@ -157,12 +190,6 @@ fn write(
                         format!("{source}: `{}` is not set", env.show(expr))
                     },
                 })?;
-                match mode {
-                    Escape::Plain => out.push_str(&printed),
-                    Escape::Markdown => out.push_str(&escape::markdown_value(&printed)),
-                    Escape::Html => out.push_str(&escape::html(&printed)),
-                    Escape::Json => json_string_into(&printed, out),
-                }
             }
             TemplateNode::If {
                 branches,

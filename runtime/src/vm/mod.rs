@@ -23,6 +23,8 @@ pub mod state;
 
 use std::sync::Arc;
 
+use crate::render;
+
 use chrono::{NaiveDate, TimeZone};
 use journey_compiler::bytecode::{EntryRule, Instr, Program, Trigger, Value};
 
@@ -32,7 +34,7 @@ pub use state::{CustomerState, Instance, Membership, Status};
 
 use effect::RuntimeError;
 use eval::EvalError;
-use exec::{Runner, zone_and_locale};
+use exec::{Place, Runner};
 
 /// The shop's settings the VM needs.
 #[derive(Clone, Debug)]
@@ -56,26 +58,27 @@ impl Environment {
         hasher.update(&self.secret);
         hasher.update(b"unsubscribe\0");
         hasher.update(customer.as_bytes());
-        let token: String = hasher
-            .finalize()
-            .iter()
-            .take(12)
-            .map(|b| format!("{b:02x}"))
-            .collect();
-        let encoded: String = customer
-            .bytes()
-            .map(|b| {
-                if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-                    char::from(b).to_string()
-                } else {
-                    format!("%{b:02X}")
+        let digest = hasher.finalize();
+        let base = self.unsubscribe_base.trim_end_matches('/');
+        let mut url = String::with_capacity(base.len() + customer.len() * 3 + 26);
+        url.push_str(base);
+        url.push('/');
+        for b in customer.bytes() {
+            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+                url.push(char::from(b));
+            } else {
+                const DIGITS: &[u8; 16] = b"0123456789ABCDEF";
+                url.push('%');
+                for nibble in [b >> 4, b & 0x0f] {
+                    url.push(char::from(
+                        DIGITS.get(usize::from(nibble)).copied().unwrap_or(b'0'),
+                    ));
                 }
-            })
-            .collect();
-        format!(
-            "{}/{encoded}/{token}",
-            self.unsubscribe_base.trim_end_matches('/')
-        )
+            }
+        }
+        url.push('/');
+        exec::hex_into(digest.iter().take(12), &mut url);
+        url
     }
 }
 
@@ -118,6 +121,7 @@ pub fn step_in_place(
     now: i64,
     executed: &mut u64,
 ) -> Vec<Effect> {
+    let place = Place::of(&state.profile);
     let mut vm = Vm {
         library,
         env,
@@ -125,6 +129,7 @@ pub fn step_in_place(
         now,
         effects: Vec::new(),
         executed,
+        place,
     };
     match input {
         Input::Event(event) => vm.event(event),
@@ -144,6 +149,8 @@ struct Vm<'a> {
     now: i64,
     effects: Vec<Effect>,
     executed: &'a mut u64,
+    /// The customer's zone and locale, read once per step.
+    place: Place,
 }
 
 fn global_error(message: String, field: Option<String>) -> Effect {
@@ -184,9 +191,16 @@ impl Vm<'_> {
                 now: self.now,
                 effects: &mut self.effects,
                 executed: self.executed,
+                place: &mut self.place,
+                library: self.library,
             },
             journeys,
         )
+    }
+
+    /// The customer's zone and locale (errors about the zone are reported by runs and offers).
+    fn zone_and_locale(&self) -> (chrono_tz::Tz, render::locale::Locale) {
+        (self.place.zone, self.place.locale.clone())
     }
 
     /// The program version of the `idx`-th instance of a journey.
@@ -218,146 +232,43 @@ impl Vm<'_> {
                 return;
             }
         };
-        // Instances already in journeys.
-        let names: Vec<String> = self.state.journeys.keys().cloned().collect();
-        for name in names {
-            let count = self
-                .state
-                .journeys
-                .get(&name)
-                .map_or(0, |m| m.instances.len());
-            for idx in 0..count {
-                self.offer(&name, idx, &event.name, &data);
+        // Instances already in journeys (offers never add or remove instances).
+        let library = self.library;
+        let CustomerState {
+            id,
+            profile,
+            journeys,
+            marketing_sends,
+        } = &mut *self.state;
+        for (name, membership) in journeys.iter_mut() {
+            for instance in &mut membership.instances {
+                let Some(program) = library.get(&instance.version) else {
+                    continue;
+                };
+                if !program.listens_to(&event.name)
+                    && !program.since_entry_events.contains(&event.name)
+                {
+                    continue;
+                }
+                let mut runner = Runner {
+                    program,
+                    customer: id,
+                    profile,
+                    marketing_sends,
+                    env: self.env,
+                    now: self.now,
+                    effects: &mut self.effects,
+                    executed: self.executed,
+                    place: &mut self.place,
+                    library,
+                };
+                offer(&mut runner, name, instance, &event.name, &data);
             }
         }
         // Journeys this event starts.
-        let library = self.library;
-        for (hash, program) in library.current_programs() {
-            if let Trigger::Event(trigger) = &program.trigger
-                && trigger.event == event.name
-            {
+        for (hash, program) in library.started_by(&event.name) {
+            if let Trigger::Event(trigger) = &program.trigger {
                 self.enter_on_event(hash, program, trigger, &data);
-            }
-        }
-    }
-
-    /// Offers an event to one instance: goals, exit rules, waits, and keeping it.
-    fn offer(&mut self, journey: &str, idx: usize, event: &str, data: &Value) {
-        let library = self.library;
-        let Some(program) = self.version_at(journey, idx).and_then(|v| library.get(&v)) else {
-            return;
-        };
-        if !program.listens_to(event) && !program.since_entry_events.iter().any(|e| e == event) {
-            return;
-        }
-        let now = self.now;
-        let (mut runner, journeys) = self.runner(program);
-        let Some(instance) = journeys
-            .get_mut(journey)
-            .and_then(|m| m.instances.get_mut(idx))
-        else {
-            return;
-        };
-        let (zone, locale) = zone_and_locale(runner.profile, journey, runner.effects);
-        // Goals (also for ended and holdout instances, within their windows).
-        for rule in &program.goals {
-            let bit = 1u32 << (rule.goal % 32);
-            let window_end = instance
-                .entered_at
-                .saturating_add(i64::try_from(rule.within).unwrap_or(i64::MAX));
-            if rule.event.event != event || instance.goals & bit != 0 || now > window_end {
-                continue;
-            }
-            let accepted = match &rule.event.condition {
-                None => Ok(true),
-                Some(condition) => runner
-                    .env(&instance.slots, Some(data), zone, &locale)
-                    .condition(condition),
-            };
-            match accepted {
-                Ok(true) => {
-                    instance.goals |= bit;
-                    runner.reach_goal(instance, rule.goal);
-                }
-                Ok(false) => {}
-                Err(error) => runner.error(Some(instance.id), None, None, error),
-            }
-        }
-        if !instance.is_active() {
-            return;
-        }
-        // Exit rules.
-        for rule in &program.exits {
-            if rule.event != event {
-                continue;
-            }
-            let accepted = match &rule.condition {
-                None => Ok(true),
-                Some(condition) => runner
-                    .env(&instance.slots, Some(data), zone, &locale)
-                    .condition(condition),
-            };
-            match accepted {
-                Ok(true) => {
-                    let why = format!("exit rule `exit when {event}` matched");
-                    runner.end(
-                        instance,
-                        ExitReason::ExitRule {
-                            event: event.to_string(),
-                        },
-                        why,
-                    );
-                    return;
-                }
-                Ok(false) => {}
-                Err(error) => runner.error(Some(instance.id), None, None, error),
-            }
-        }
-        // Keep it for a later `since entry` wait.
-        if program.since_entry_events.iter().any(|e| e == event) {
-            instance.kept.push((Arc::from(event), now, data.clone()));
-            if instance.kept.len() > KEPT_EVENTS {
-                instance.kept.remove(0);
-            }
-        }
-        // A wait for it.
-        if !matches!(instance.status, Status::Waiting { .. }) {
-            return;
-        }
-        let Some(Instr::WaitFor { step, arms, .. }) = program.code.get(instance.pc as usize) else {
-            return;
-        };
-        for arm in arms {
-            if arm.event.event != event {
-                continue;
-            }
-            let accepted = match &arm.event.condition {
-                None => Ok(true),
-                Some(condition) => runner
-                    .env(&instance.slots, Some(data), zone, &locale)
-                    .condition(condition),
-            };
-            match accepted {
-                Ok(true) => {
-                    runner.cancel_timer(instance);
-                    if let Some(slot) = arm.event.slot
-                        && let Some(target) = instance.slots.get_mut(slot as usize)
-                    {
-                        *target = data.clone();
-                    }
-                    runner.decide(
-                        Some(instance.id),
-                        Some(*step),
-                        DecisionKind::EventMatched,
-                        format!("`{event}` arrived"),
-                    );
-                    instance.pc = arm.target;
-                    instance.status = Status::Sleeping { until: now };
-                    runner.run(instance);
-                    return;
-                }
-                Ok(false) => {}
-                Err(error) => runner.error(Some(instance.id), Some(*step), None, error),
             }
         }
     }
@@ -370,9 +281,7 @@ impl Vm<'_> {
         data: &Value,
     ) {
         if let Some(condition) = &trigger.condition {
-            let mut effects = Vec::new();
-            let (zone, locale) =
-                zone_and_locale(&self.state.profile, &program.journey, &mut effects);
+            let (zone, locale) = self.zone_and_locale();
             let (mut runner, _) = self.runner(program);
             let accepted = runner
                 .env(&[], Some(data), zone, &locale)
@@ -433,10 +342,7 @@ impl Vm<'_> {
                 return;
             }
         }
-        let (zone, locale) = {
-            let mut effects = Vec::new();
-            zone_and_locale(&self.state.profile, &journey, &mut effects)
-        };
+        let (zone, locale) = self.zone_and_locale();
         let membership = self.state.journeys.entry(journey.clone()).or_default();
         let refusal = match &program.entry {
             EntryRule::Once if membership.entries > 0 => {
@@ -457,13 +363,10 @@ impl Vm<'_> {
             EntryRule::OncePer(expr) => {
                 let (mut runner, _) = self.runner(program);
                 let mut env = runner.env(&slots, None, zone, &locale);
-                let shown = env.show(expr);
                 let result = env.eval(expr);
                 drop(env);
                 match result {
-                    Ok(value) => {
-                        Some((shown, journey_compiler::bytecode::disasm::constant(&value)))
-                    }
+                    Ok(value) => Some((expr, key_text(&value))),
                     Err(error) => {
                         runner.error(None, None, None, error);
                         return;
@@ -474,12 +377,15 @@ impl Vm<'_> {
         };
         let membership = self.state.journeys.entry(journey.clone()).or_default();
         let refusal = refusal.or_else(|| {
-            key.as_ref().and_then(|(shown, key)| {
+            key.as_ref().and_then(|(expr, key)| {
                 membership
                     .keys
                     .binary_search_by(|k| k.as_ref().cmp(key.as_str()))
                     .is_ok()
-                    .then(|| format!("`once per {shown}`: already entered for {key}"))
+                    .then(|| {
+                        let shown = eval::show(expr, &program.slots);
+                        format!("`once per {shown}`: already entered for {key}")
+                    })
             })
         });
         if let Some(why) = refusal {
@@ -613,8 +519,7 @@ impl Vm<'_> {
             return;
         };
         if let Some(condition) = condition {
-            let mut effects = Vec::new();
-            let (zone, locale) = zone_and_locale(&self.state.profile, journey, &mut effects);
+            let (zone, locale) = self.zone_and_locale();
             let (mut runner, _) = self.runner(program);
             match runner.env(&[], None, zone, &locale).condition(condition) {
                 Ok(true) => {}
@@ -646,8 +551,7 @@ impl Vm<'_> {
         let Some(Value::Date(days)) = self.state.profile.get(attribute).cloned() else {
             return;
         };
-        let mut effects = Vec::new();
-        let (customer_zone, _) = zone_and_locale(&self.state.profile, journey, &mut effects);
+        let customer_zone = self.place.zone;
         let tz = zone
             .as_ref()
             .and_then(|z| clock::zone(z).ok())
@@ -676,8 +580,14 @@ impl Vm<'_> {
             return;
         };
         let (fields, problems) = decode::partial(self.library.schemas(), schema, update);
+        let moved = fields
+            .iter()
+            .any(|(name, _)| matches!(name.as_ref(), "time_zone" | "locale"));
         for (name, value) in fields {
             self.state.profile.set(name, value);
+        }
+        if moved {
+            self.place = Place::of(&self.state.profile);
         }
         for error in problems {
             self.effects.push(global_error(
@@ -692,7 +602,7 @@ impl Vm<'_> {
     /// Date triggers and segment entries, after every input.
     fn maintain(&mut self) {
         let library = self.library;
-        for (hash, program) in library.current_programs() {
+        for (hash, program) in library.with_upkeep() {
             match &program.trigger {
                 Trigger::Date {
                     attribute,
@@ -701,12 +611,7 @@ impl Vm<'_> {
                 } => {
                     let next = match self.state.profile.get(attribute) {
                         Some(Value::Date(days)) => {
-                            let mut effects = Vec::new();
-                            let (customer_zone, _) = zone_and_locale(
-                                &self.state.profile,
-                                &program.journey,
-                                &mut effects,
-                            );
+                            let customer_zone = self.place.zone;
                             let tz = zone
                                 .as_ref()
                                 .and_then(|z| clock::zone(z).ok())
@@ -740,9 +645,7 @@ impl Vm<'_> {
                     let Some(segment) = &program.segment else {
                         continue;
                     };
-                    let mut effects = Vec::new();
-                    let (zone, locale) =
-                        zone_and_locale(&self.state.profile, &program.journey, &mut effects);
+                    let (zone, locale) = self.zone_and_locale();
                     let (runner, _) = self.runner(program);
                     let inside = runner
                         .env(&[], None, zone, &locale)
@@ -783,6 +686,145 @@ impl Vm<'_> {
                 .instances
                 .retain(|i| !matches!(i.status, Status::Ended { until } if until <= now));
         }
+    }
+}
+
+/// Offers an event to one instance: goals, exit rules, waits, and keeping it.
+fn offer(
+    runner: &mut Runner<'_>,
+    journey: &str,
+    instance: &mut Instance,
+    event: &str,
+    data: &Value,
+) {
+    let program = runner.program;
+    let now = runner.now;
+    runner.place.report(journey, runner.effects);
+    let zone = runner.place.zone;
+    let locale = runner.place.locale.clone();
+    // Goals (also for ended and holdout instances, within their windows).
+    for rule in &program.goals {
+        let bit = 1u32 << (rule.goal % 32);
+        let window_end = instance
+            .entered_at
+            .saturating_add(i64::try_from(rule.within).unwrap_or(i64::MAX));
+        if rule.event.event != event || instance.goals & bit != 0 || now > window_end {
+            continue;
+        }
+        let accepted = match &rule.event.condition {
+            None => Ok(true),
+            Some(condition) => runner
+                .env(&instance.slots, Some(data), zone, &locale)
+                .condition(condition),
+        };
+        match accepted {
+            Ok(true) => {
+                instance.goals |= bit;
+                runner.reach_goal(instance, rule.goal);
+            }
+            Ok(false) => {}
+            Err(error) => runner.error(Some(instance.id), None, None, error),
+        }
+    }
+    if !instance.is_active() {
+        return;
+    }
+    // Exit rules.
+    for rule in &program.exits {
+        if rule.event != event {
+            continue;
+        }
+        let accepted = match &rule.condition {
+            None => Ok(true),
+            Some(condition) => runner
+                .env(&instance.slots, Some(data), zone, &locale)
+                .condition(condition),
+        };
+        match accepted {
+            Ok(true) => {
+                let why = format!("exit rule `exit when {event}` matched");
+                runner.end(
+                    instance,
+                    ExitReason::ExitRule {
+                        event: event.to_string(),
+                    },
+                    why,
+                );
+                return;
+            }
+            Ok(false) => {}
+            Err(error) => runner.error(Some(instance.id), None, None, error),
+        }
+    }
+    // Keep it for a later `since entry` wait.
+    if program.since_entry_events.iter().any(|e| e == event) {
+        instance.kept.push((Arc::from(event), now, data.clone()));
+        if instance.kept.len() > KEPT_EVENTS {
+            instance.kept.remove(0);
+        }
+    }
+    // A wait for it.
+    if !matches!(instance.status, Status::Waiting { .. }) {
+        return;
+    }
+    let Some(Instr::WaitFor { step, arms, .. }) = program.code.get(instance.pc as usize) else {
+        return;
+    };
+    for arm in arms {
+        if arm.event.event != event {
+            continue;
+        }
+        let accepted = match &arm.event.condition {
+            None => Ok(true),
+            Some(condition) => runner
+                .env(&instance.slots, Some(data), zone, &locale)
+                .condition(condition),
+        };
+        match accepted {
+            Ok(true) => {
+                runner.cancel_timer(instance);
+                if let Some(slot) = arm.event.slot
+                    && let Some(target) = instance.slots.get_mut(slot as usize)
+                {
+                    *target = data.clone();
+                }
+                runner.decide(
+                    Some(instance.id),
+                    Some(*step),
+                    DecisionKind::EventMatched,
+                    format!("`{event}` arrived"),
+                );
+                instance.pc = arm.target;
+                instance.status = Status::Sleeping { until: now };
+                runner.run(instance);
+                return;
+            }
+            Ok(false) => {}
+            Err(error) => runner.error(Some(instance.id), Some(*step), None, error),
+        }
+    }
+}
+
+/// The text of a `once per` key: what `disasm::constant` writes, without its copies for the
+/// common kinds of key.
+fn key_text(value: &Value) -> String {
+    match value {
+        Value::Text(text) => {
+            let mut out = String::with_capacity(text.len() + 2);
+            out.push('"');
+            for c in text.chars() {
+                match c {
+                    '\\' => out.push_str("\\\\"),
+                    '"' => out.push_str("\\\""),
+                    '\n' => out.push_str("\\n"),
+                    c => out.push(c),
+                }
+            }
+            out.push('"');
+            out
+        }
+        Value::Int(n) => n.to_string(),
+        other => journey_compiler::bytecode::disasm::constant(other),
     }
 }
 
