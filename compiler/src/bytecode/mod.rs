@@ -633,6 +633,24 @@ pub struct Schema {
     pub fields: Vec<(Arc<str>, FieldType)>,
 }
 
+impl Instr {
+    /// The source step an instruction belongs to (`None` for jumps and the end).
+    pub fn step(&self) -> Option<StepId> {
+        match self {
+            Instr::Send { step, .. }
+            | Instr::Wait { step, .. }
+            | Instr::WaitUntil { step, .. }
+            | Instr::WaitFor { step, .. }
+            | Instr::Branch { step, .. }
+            | Instr::Split { step, .. }
+            | Instr::Set { step, .. }
+            | Instr::Goal { step, .. }
+            | Instr::Exit { step } => Some(*step),
+            Instr::Jump { .. } | Instr::End => None,
+        }
+    }
+}
+
 impl Program {
     /// The schema with this name.
     pub fn schema(&self, name: &str) -> Option<&Schema> {

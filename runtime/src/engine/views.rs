@@ -148,18 +148,7 @@ fn describe(effect: &serde_json::Value) -> String {
 }
 
 fn step_of(instr: &Instr) -> Option<u32> {
-    match instr {
-        Instr::Send { step, .. }
-        | Instr::Wait { step, .. }
-        | Instr::WaitUntil { step, .. }
-        | Instr::WaitFor { step, .. }
-        | Instr::Branch { step, .. }
-        | Instr::Split { step, .. }
-        | Instr::Set { step, .. }
-        | Instr::Goal { step, .. }
-        | Instr::Exit { step } => Some(*step),
-        Instr::Jump { .. } | Instr::End => None,
-    }
+    instr.step()
 }
 
 /// Deployed journeys with customers per step (reads every customer: an operator's view).

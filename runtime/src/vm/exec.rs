@@ -229,18 +229,7 @@ impl Runner<'_> {
     }
 
     fn step_at(&self, pc: u32) -> Option<u32> {
-        match self.program.code.get(pc as usize)? {
-            Instr::Send { step, .. }
-            | Instr::Wait { step, .. }
-            | Instr::WaitUntil { step, .. }
-            | Instr::WaitFor { step, .. }
-            | Instr::Branch { step, .. }
-            | Instr::Split { step, .. }
-            | Instr::Set { step, .. }
-            | Instr::Goal { step, .. }
-            | Instr::Exit { step } => Some(*step),
-            Instr::Jump { .. } | Instr::End => None,
-        }
+        self.program.code.get(pc as usize)?.step()
     }
 
     /// Runs the instance from its `pc` until it waits, sleeps or ends.
