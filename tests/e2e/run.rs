@@ -387,3 +387,146 @@ fn erasure_removes_the_customer_and_their_pending_messages() {
     let (status, _) = http(server.port, "DELETE", "/v1/customers/giulia", None).unwrap();
     assert_eq!(status, 404);
 }
+
+/// The SMTP test server (`tests/smtp/server.py`, Python aiosmtpd), killed when dropped.
+struct SmtpServer {
+    child: Child,
+    port: u16,
+    folder: PathBuf,
+}
+
+impl SmtpServer {
+    fn start(folder: &Path) -> SmtpServer {
+        let available = Command::new("python3")
+            .args(["-c", "import aiosmtpd"])
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(
+            available,
+            "this test needs a real SMTP server: python3 -m pip install aiosmtpd==1.4.6 dkimpy==1.1.8 (.ci/run installs them)"
+        );
+        std::fs::create_dir_all(folder).unwrap();
+        let port = free_port();
+        let mut child = Command::new("python3")
+            .arg(repo().join("tests/smtp/server.py"))
+            .args([
+                "serve",
+                "--port",
+                &port.to_string(),
+                "--folder",
+                folder.to_str().unwrap(),
+            ])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        // It prints `ready` once it accepts connections.
+        let mut ready = String::new();
+        if let Some(out) = child.stdout.as_mut() {
+            let mut byte = [0u8; 1];
+            while !ready.contains("ready") && out.read(&mut byte).map(|n| n == 1).unwrap_or(false) {
+                ready.push(char::from(byte[0]));
+            }
+        }
+        assert!(
+            ready.contains("ready"),
+            "the SMTP server did not start: {ready}"
+        );
+        SmtpServer {
+            child,
+            port,
+            folder: folder.to_path_buf(),
+        }
+    }
+
+    fn received(&self) -> Vec<String> {
+        std::fs::read_dir(&self.folder)
+            .map(|e| {
+                e.filter_map(Result::ok)
+                    .map(|e| e.path())
+                    .filter(|p| p.extension().is_some_and(|x| x == "eml"))
+                    .filter_map(|p| std::fs::read_to_string(p).ok())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
+impl Drop for SmtpServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn run_delivers_through_a_real_smtp_server() {
+    let dir = temp_dir("run-smtp");
+    let smtp = SmtpServer::start(&dir.join("received"));
+    let config = dir.join("journey.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[shop]\nname = \"Caffè Aroma\"\nwebsite = \"https://caffearoma.it\"\n\n[delivery]\nfrom = \"Caffè Aroma <ciao@caffearoma.it>\"\ntransport = {{ kind = \"smtp\", host = \"127.0.0.1\", port = {}, tls = \"none\" }}\n",
+            smtp.port
+        ),
+    )
+    .unwrap();
+    let port = free_port();
+    let data = dir.join("data");
+    let log = dir.join("run.log");
+    let child = Command::new(env!("CARGO_BIN_EXE_journey"))
+        .args([
+            "run",
+            journeys_dir().to_str().unwrap(),
+            "--config",
+            config.to_str().unwrap(),
+            "--data",
+            data.to_str().unwrap(),
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+        ])
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let server = Server {
+        child,
+        port,
+        data,
+        log,
+    };
+    server.wait_ready();
+    http(port, "PUT", "/v1/customers/giulia", Some(GIULIA)).unwrap();
+    let event = r#"{"event":"support_request","customer":"giulia","data":{"ticket_id":"T-9","subject":"Reso","channel":"email","max_response_hours":24}}"#;
+    assert_eq!(
+        http(port, "POST", "/v1/events", Some(event)).unwrap().0,
+        200
+    );
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let email = loop {
+        if let Some(email) = smtp.received().into_iter().next() {
+            break email;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "nothing reached the SMTP server:\n{}",
+            server.log_text()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(email.contains("T-9"), "{email}");
+    assert!(email.contains("ciao@caffearoma.it"), "{email}");
+    assert!(email.contains("To: giulia@example.it"), "{email}");
+    assert!(email.contains("Message-ID: <"), "{email}");
+    // The decision log records the delivery (once the result is committed).
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let (_, body) = http(port, "GET", "/v1/customers/giulia", None).unwrap();
+        if body.contains("\"kind\":\"delivered\"") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no delivery in the log: {body}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
