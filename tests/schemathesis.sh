@@ -121,6 +121,8 @@ run() {
   echo "== schemathesis (${name}): seed ${seed}, ${count} examples per operation"
   start "$name" "$token"
   # From the scratch folder: schemathesis keeps a `.schemathesis/` cache in the current one.
+  # One worker: with two, Python 3.11's `ast.parse` in threads (hypothesis describing lambdas)
+  # fails now and then with "AST constructor recursion depth mismatch", a flaky run error.
   (cd "$work" && schemathesis --config-file "$config" run "$base/openapi.json" \
     "${headers[@]}" \
     --checks all \

@@ -1475,7 +1475,7 @@ async fn agree(
     assert_eq!(
         answer.status.is_success(),
         documented,
-        "{uri} {body}: the document {} it, the ingest answers {} {}",
+        "{uri} {body:?}: the document {} it, the ingest answers {} {}",
         if documented { "accepts" } else { "refuses" },
         answer.status,
         answer.text()
