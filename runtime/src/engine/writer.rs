@@ -525,6 +525,16 @@ impl Writer {
             .store
             .due_timers(now, TIMERS_PER_ROUND)
             .map_err(|e| ApiError::Internal(e.message))?;
+        // A full round of overdue timers means catching up after downtime: say how far.
+        if due.len() == TIMERS_PER_ROUND
+            && let Some(oldest) = due.first()
+        {
+            tracing::info!(
+                "catching up: firing {} overdue timers, the oldest due {} s ago",
+                due.len(),
+                now.saturating_sub(oldest.at)
+            );
+        }
         for timer in due {
             // Skip entries this round already replaced or removed.
             let current = round.timer_at(&timer.customer, &timer.timer)?;
