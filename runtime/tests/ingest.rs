@@ -10,8 +10,9 @@
     clippy::indexing_slicing
 )] // test code: a failure should stop the test loudly
 
+mod common;
+
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use axum::Router;
@@ -34,23 +35,7 @@ const HMAC_KEY: &str = "webhook-key";
 fn library() -> Arc<Library> {
     static LIBRARY: OnceLock<Arc<Library>> = OnceLock::new();
     LIBRARY
-        .get_or_init(|| {
-            let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../journeys");
-            let mut files = Vec::new();
-            for entry in std::fs::read_dir(dir).unwrap() {
-                let path = entry.unwrap().path();
-                if path.extension().is_some_and(|e| e == "journey") {
-                    files.push((
-                        path.display().to_string(),
-                        std::fs::read_to_string(&path).unwrap(),
-                    ));
-                }
-            }
-            files.sort();
-            let built = journey_compiler::build_files(files, &journey_compiler::NoImports);
-            assert!(!built.programs.is_empty());
-            Arc::new(Library::with(built.programs))
-        })
+        .get_or_init(|| Arc::new(common::shipped_library()))
         .clone()
 }
 

@@ -10,7 +10,8 @@
     clippy::indexing_slicing
 )] // test code: a failure should stop the test loudly
 
-use std::path::Path;
+mod common;
+
 use std::sync::OnceLock;
 
 use journey_runtime::scenario;
@@ -21,23 +22,7 @@ use serde_json::{Value as Json, json};
 
 fn library() -> &'static Library {
     static LIBRARY: OnceLock<Library> = OnceLock::new();
-    LIBRARY.get_or_init(|| {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../journeys");
-        let mut files = Vec::new();
-        for entry in std::fs::read_dir(dir).unwrap() {
-            let path = entry.unwrap().path();
-            if path.extension().is_some_and(|e| e == "journey") {
-                files.push((
-                    path.display().to_string(),
-                    std::fs::read_to_string(&path).unwrap(),
-                ));
-            }
-        }
-        files.sort();
-        let built = journey_compiler::build_files(files, &journey_compiler::NoImports);
-        assert!(!built.programs.is_empty());
-        Library::with(built.programs)
-    })
+    LIBRARY.get_or_init(common::shipped_library)
 }
 
 fn cases() -> u32 {

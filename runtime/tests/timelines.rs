@@ -9,25 +9,13 @@
     clippy::indexing_slicing
 )] // test code: a failure should stop the test loudly
 
-use std::path::Path;
+mod common;
 
 use journey_runtime::vm::Library;
 use journey_runtime::{scenario, simulate, timeline};
 
 fn shipped_journeys() -> Library {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../journeys");
-    let mut files = Vec::new();
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.extension().is_some_and(|e| e == "journey") {
-            let name = format!("journeys/{}", path.file_name().unwrap().to_string_lossy());
-            files.push((name, std::fs::read_to_string(&path).unwrap()));
-        }
-    }
-    files.sort();
-    let built = journey_compiler::build_files(files, &journey_compiler::NoImports);
-    assert!(built.failures.is_empty() && !built.programs.is_empty());
-    Library::with(built.programs)
+    common::shipped_library()
 }
 
 #[test]

@@ -392,10 +392,10 @@ impl Generator<'_, '_, '_> {
                     timeout: up_to.map(|d| (d.seconds, 0)),
                 });
                 let timeout_start = self.here();
-                let timeout_live = match timeout {
-                    Some(block) => self.block(&block.steps)?,
-                    None => true,
-                };
+                // The event arm always continues, so the wait continues whatever its timeout block does.
+                if let Some(block) = timeout {
+                    self.block(&block.steps)?;
+                }
                 let after = self.here();
                 if let Some(Instr::WaitFor { arms, timeout, .. }) =
                     self.code.get_mut(wait_at as usize)
@@ -407,8 +407,6 @@ impl Generator<'_, '_, '_> {
                         *target = timeout_start;
                     }
                 }
-                // The event arm always continues; the timeout path may not.
-                let _ = timeout_live;
                 Ok(true)
             }
             ast::StepKind::WaitAny {

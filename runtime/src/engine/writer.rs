@@ -391,7 +391,7 @@ impl Writer {
                     .erase(&mut round, &customer)
                     .map(|existed| round.replies.push(Reply::Bool(reply, existed))),
                 Request::Delivery(seq, report, reply) => self
-                    .delivery(&mut round, &library, seq, report, now)
+                    .delivery(&mut round, seq, report, now)
                     .map(|()| round.replies.push(Reply::Unit(reply))),
                 Request::Deploy(programs, reply) => {
                     let changes = self.deploy(&mut round, programs);
@@ -669,13 +669,12 @@ impl Writer {
     fn delivery(
         &self,
         round: &mut Round<'_>,
-        library: &Library,
         seq: u64,
         report: DeliveryReport,
         now: i64,
     ) -> Result<(), ApiError> {
         let internal = |e: crate::store::Error| ApiError::Internal(e.message);
-        let Some((found, mut record)) = self
+        let Some((_, mut record)) = self
             .store
             .outbox(seq, 1)
             .map_err(internal)?
@@ -685,7 +684,6 @@ impl Writer {
         else {
             return Ok(()); // Already settled (or erased).
         };
-        let _ = found;
         let metrics = &self.shared.metrics;
         match report {
             DeliveryReport::Attempting { retry_at } => {
@@ -742,7 +740,6 @@ impl Writer {
                 );
             }
         }
-        let _ = library;
         Ok(())
     }
 

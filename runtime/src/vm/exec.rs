@@ -517,8 +517,7 @@ impl Runner<'_> {
                     }
                     instance.pc += 1;
                 }
-                Instr::Exit { step } => {
-                    let _ = step;
+                Instr::Exit { .. } => {
                     self.end(
                         instance,
                         ExitReason::ExitStep,
