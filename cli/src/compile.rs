@@ -13,9 +13,33 @@ use crate::files::DiskLoader;
 
 /// Reads, checks and compiles the journeys under `paths`; prints diagnostics to stderr.
 pub fn programs(paths: &[PathBuf], color: bool) -> Result<Vec<Program>, ExitCode> {
+    build(paths, color, None)
+}
+
+/// As [`programs`], for a deploy over the versions in `deployed`: `migrate` lines are checked
+/// against them too.
+pub fn programs_for_deploy(
+    paths: &[PathBuf],
+    color: bool,
+    deployed: Vec<Program>,
+) -> Result<Vec<Program>, ExitCode> {
+    build(paths, color, Some(deployed))
+}
+
+fn build(
+    paths: &[PathBuf],
+    color: bool,
+    deployed: Option<Vec<Program>>,
+) -> Result<Vec<Program>, ExitCode> {
     let sources = read_sources(paths).map_err(|message| usage_error(&message))?;
-    let built = on_big_stack(move || journey_compiler::build_files(sources, &DiskLoader))
-        .map_err(|message| usage_error(&message))?;
+    let built = on_big_stack(move || match &deployed {
+        Some(deployed) => {
+            let deployed: Vec<&Program> = deployed.iter().collect();
+            journey_compiler::build_for_deploy(sources, &DiskLoader, &deployed)
+        }
+        None => journey_compiler::build_files(sources, &DiskLoader),
+    })
+    .map_err(|message| usage_error(&message))?;
     if !built.checked.diagnostics.is_empty() {
         eprint!(
             "{}",

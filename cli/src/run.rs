@@ -90,8 +90,18 @@ fn init_logs(level: &str) {
         .try_init();
 }
 
-fn compile(folder: &std::path::Path) -> Result<Vec<journey_compiler::bytecode::Program>, ExitCode> {
-    crate::compile::programs(&[folder.to_path_buf()], false)
+/// Compiles the folder for a deploy over what the engine runs (`migrate` lines checked against
+/// every version it keeps).
+fn compile(
+    folder: &std::path::Path,
+    engine: &Engine,
+) -> Result<Vec<journey_compiler::bytecode::Program>, ExitCode> {
+    let deployed = engine
+        .library()
+        .programs()
+        .map(|program| (**program).clone())
+        .collect();
+    crate::compile::programs_for_deploy(&[folder.to_path_buf()], false, deployed)
 }
 
 async fn serve(config: Config) -> ExitCode {
@@ -125,7 +135,7 @@ async fn serve(config: Config) -> ExitCode {
         Err(error) => return usage_error(&error.message),
     };
     // Deploy the folder; without a running version, a folder that does not compile stops here.
-    match compile(&journeys) {
+    match compile(&journeys, &engine) {
         Ok(programs) => match engine.deploy(programs).await {
             Ok(lines) => {
                 for line in lines {
@@ -217,7 +227,7 @@ async fn wait_for_signals(engine: &Engine, journeys: &std::path::Path) {
             _ = int.recv() => return,
             _ = hup.recv() => {
                 tracing::info!("SIGHUP: compiling {} again", journeys.display());
-                match compile(journeys) {
+                match compile(journeys, engine) {
                     Ok(programs) => match engine.deploy(programs).await {
                         Ok(lines) => lines.iter().for_each(|line| tracing::info!("deploy: {line}")),
                         Err(error) => tracing::error!("deploy failed: {error}"),

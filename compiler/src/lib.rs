@@ -59,7 +59,7 @@ impl Checked {
 
 /// Checks the given files (name, text) as one program, with their imports and the prelude.
 pub fn check_files(files: Vec<(String, String)>, loader: &dyn Loader) -> Checked {
-    analyze(files, loader, |_, _| ())
+    analyze(files, loader, |_, _, _| ())
 }
 
 /// The result of building a program: its check and, when it has no errors, one bytecode
@@ -77,12 +77,45 @@ pub struct Built {
 
 /// Checks the given files and, if they have no errors, compiles every journey to bytecode.
 pub fn build_files(files: Vec<(String, String)>, loader: &dyn Loader) -> Built {
+    build(files, loader, None)
+}
+
+/// Builds the files for a deploy: as [`build_files`], and the `migrate` lines of each journey
+/// are checked against the versions of it in `deployed` (every version the runtime keeps,
+/// current or not), so a line that moves nobody or would lose data is reported.
+pub fn build_for_deploy(
+    files: Vec<(String, String)>,
+    loader: &dyn Loader,
+    deployed: &[&bytecode::Program],
+) -> Built {
+    build(files, loader, Some(deployed))
+}
+
+fn build(
+    files: Vec<(String, String)>,
+    loader: &dyn Loader,
+    deployed: Option<&[&bytecode::Program]>,
+) -> Built {
     let mut programs = Vec::new();
     let mut failures = Vec::new();
-    let checked = analyze(files, loader, |program, sources| {
+    let checked = analyze(files, loader, |program, sources, diagnostics| {
         for journey in program.journeys.values() {
             match bytecode::codegen::journey(program, sources, journey) {
-                Ok(compiled) => programs.push(compiled),
+                Ok(compiled) => {
+                    if let Some(deployed) = deployed {
+                        let new_hash = bytecode::format::hash(&compiled);
+                        let running: Vec<&bytecode::Program> = deployed
+                            .iter()
+                            .copied()
+                            .filter(|old| old.journey == compiled.journey)
+                            .filter(|old| bytecode::format::hash(old) != new_hash)
+                            .collect();
+                        diagnostics.extend(check::migrations::against_deployed(
+                            journey, &compiled, &running,
+                        ));
+                    }
+                    programs.push(compiled);
+                }
                 Err(error) => failures.push(error),
             }
         }
@@ -104,7 +137,7 @@ pub fn build_files(files: Vec<(String, String)>, loader: &dyn Loader) -> Built {
 fn analyze(
     files: Vec<(String, String)>,
     loader: &dyn Loader,
-    generate: impl FnOnce(&model::Program<'_>, &SourceMap),
+    generate: impl FnOnce(&model::Program<'_>, &SourceMap, &mut Vec<Diagnostic>),
 ) -> Checked {
     let mut sources = SourceMap::new();
     let mut diagnostics = Vec::new();
@@ -174,7 +207,7 @@ fn analyze(
         .collect();
     check::program(&program, &user_templates, &mut diagnostics);
     if !diagnostics.iter().any(|d| d.severity == Severity::Error) {
-        generate(&program, &sources);
+        generate(&program, &sources, &mut diagnostics);
     }
     diagnostics::sort(&mut diagnostics);
     diagnostics.dedup();

@@ -1,5 +1,7 @@
 //! The UI corpus: one broken journey per mistake in `tests/ui/`, named after the code it must
-//! produce. Each file's rendered report is snapshotted with its source.
+//! produce. Each file's rendered report is snapshotted with its source. A `.running` file next
+//! to a journey is the version running when it is deployed: the journey is then built for a
+//! deploy over it (`migrate` lines checked against it), as `journey run` does.
 
 #![allow(
     clippy::panic,
@@ -16,7 +18,29 @@ fn corpus() {
         let text = std::fs::read_to_string(path).unwrap();
         let file_name = path.file_name().unwrap().to_string_lossy().to_string();
         let expected_code = file_name.split('-').next().unwrap().to_string();
-        let checked = journey_compiler::check_source(&format!("tests/ui/{file_name}"), &text);
+        let name = format!("tests/ui/{file_name}");
+        let running = path.with_extension("running");
+        let checked = if running.exists() {
+            let old = std::fs::read_to_string(&running).unwrap();
+            let built = journey_compiler::build_files(
+                vec![(name.clone(), old)],
+                &journey_compiler::NoImports,
+            );
+            assert!(
+                !built.programs.is_empty(),
+                "{} should build",
+                running.display()
+            );
+            let deployed: Vec<_> = built.programs.iter().collect();
+            journey_compiler::build_for_deploy(
+                vec![(name, text.clone())],
+                &journey_compiler::NoImports,
+                &deployed,
+            )
+            .checked
+        } else {
+            journey_compiler::check_source(&name, &text)
+        };
         let codes: Vec<String> = checked.diagnostics.iter().map(|d| d.code.id()).collect();
         assert!(
             codes.contains(&expected_code),

@@ -945,6 +945,7 @@ fn reason_name(reason: &ExitReason) -> &'static str {
         ExitReason::ExitRule { .. } => "exit_rule",
         ExitReason::Holdout => "holdout",
         ExitReason::Error => "error",
+        ExitReason::Migrated => "migrated",
     }
 }
 

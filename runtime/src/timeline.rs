@@ -116,6 +116,7 @@ pub fn human(log: &[Entry], zones: &BTreeMap<String, Tz>, options: Options) -> S
                     DecisionKind::EventMatched => Some("wait over"),
                     DecisionKind::TimedOut => Some("timed out"),
                     DecisionKind::Left => Some("left"),
+                    DecisionKind::Migrated => Some("migrated"),
                 };
                 label.map(|label| match &decision.step {
                     Some(step) if !step.is_empty() => {

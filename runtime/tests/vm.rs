@@ -915,3 +915,155 @@ template totale: email transactional {
         Some("€1,234.50 il November 28, 2026")
     );
 }
+
+// ---------------------------------------------------------------- migrations
+
+/// Deploys a new version of the harness's journeys from source; returns its hash.
+fn deploy(h: &mut Harness, source: &str) -> [u8; 32] {
+    let built = journey_compiler::build_files(
+        vec![("test.journey".to_string(), source.to_string())],
+        &journey_compiler::NoImports,
+    );
+    assert_eq!(
+        built
+            .checked
+            .count(journey_compiler::diagnostics::Severity::Error),
+        0
+    );
+    let hash = journey_compiler::bytecode::format::hash(&built.programs[0]).0;
+    h.library.deploy(built.programs);
+    hash
+}
+
+fn version_of(h: &Harness) -> [u8; 32] {
+    h.state.journeys["prova"].instances[0].version
+}
+
+const TWO_REMINDERS: &str = "  step reminder: wait 3 days\n  send email nota\n  step last_call: wait 7 days\n  send email nota";
+
+#[test]
+fn a_migration_moves_customers_at_a_named_step_and_their_wait_starts_again() {
+    let mut h = Harness::new(&journey(TWO_REMINDERS));
+    h.event("subscribed", json!({}), at(2026, 11, 23, 10, 0));
+    let old = version_of(&h);
+    let new = deploy(
+        &mut h,
+        &journey(
+            "  migrate {\n    reminder -> first\n  }\n  step first: wait 1 day\n  send email nota",
+        ),
+    );
+    let now = at(2026, 11, 24, 9, 0);
+    let effects = h.step(
+        Input::Migrate {
+            journey: "prova".to_string(),
+        },
+        now,
+    );
+    let moved = decisions(&effects, DecisionKind::Migrated);
+    assert_eq!(moved.len(), 1, "{effects:?}");
+    assert!(
+        moved[0].starts_with("moved from `reminder` (line 4) of version ")
+            && moved[0].contains(" to `first` (line 7) of version "),
+        "{}",
+        moved[0]
+    );
+    assert_eq!(version_of(&h), new);
+    assert_ne!(old, new);
+    // The old wait's timer is cancelled and the new wait counts from the deploy.
+    assert!(
+        effects
+            .iter()
+            .any(|e| matches!(e, Effect::CancelTimer { .. }))
+    );
+    let (when, effects) = h.fire();
+    assert_eq!(when, now + 86_400);
+    assert_eq!(sent(&effects).len(), 1);
+    assert!(effects.iter().any(|e| matches!(
+        e,
+        Effect::Exit {
+            reason: ExitReason::Completed,
+            ..
+        }
+    )));
+    // Moving again does nothing: the customer runs the current version already.
+    let again = h.step(
+        Input::Migrate {
+            journey: "prova".to_string(),
+        },
+        when + 1,
+    );
+    assert!(again.is_empty(), "{again:?}");
+}
+
+#[test]
+fn customers_at_a_step_no_migration_names_stay_on_their_version() {
+    let mut h = Harness::new(&journey(TWO_REMINDERS));
+    h.event("subscribed", json!({}), at(2026, 11, 23, 10, 0));
+    let (_, first) = h.fire(); // the first reminder goes out; now at `last_call`
+    assert_eq!(sent(&first).len(), 1);
+    let old = version_of(&h);
+    deploy(
+        &mut h,
+        &journey(
+            "  migrate {\n    reminder -> first\n  }\n  step first: wait 1 day\n  send email nota",
+        ),
+    );
+    let effects = h.step(
+        Input::Migrate {
+            journey: "prova".to_string(),
+        },
+        at(2026, 11, 27, 9, 0),
+    );
+    assert!(effects.is_empty(), "{effects:?}");
+    assert_eq!(version_of(&h), old);
+    // It finishes on its own version: the second reminder, 7 days after the first.
+    let (_, effects) = h.fire();
+    assert_eq!(sent(&effects).len(), 1);
+}
+
+#[test]
+fn a_migration_to_exit_ends_the_customer_and_cancels_the_wait() {
+    let mut h = Harness::new(&journey(TWO_REMINDERS));
+    h.event("subscribed", json!({}), at(2026, 11, 23, 10, 0));
+    deploy(
+        &mut h,
+        &journey("  migrate {\n    reminder -> exit\n  }\n  wait 1 day\n  send email nota"),
+    );
+    let effects = h.step(
+        Input::Migrate {
+            journey: "prova".to_string(),
+        },
+        at(2026, 11, 24, 9, 0),
+    );
+    assert!(effects.iter().any(|e| matches!(
+        e,
+        Effect::Exit {
+            reason: ExitReason::Migrated,
+            ..
+        }
+    )));
+    assert!(
+        effects
+            .iter()
+            .any(|e| matches!(e, Effect::CancelTimer { .. }))
+    );
+    assert!(decisions(&effects, DecisionKind::Left)[0].contains("out of the journey"));
+}
+
+#[test]
+fn a_migrated_customer_keeps_the_event_data_by_name() {
+    // Version 1 keeps the order; version 2 binds it under the same name and sends a message
+    // that reads it: the moved customer still has it.
+    let v1 = "journey prova \"Prova\" {\n  when order_placed as order\n  every time\n  step reminder: wait 3 days\n  exit\n}\n";
+    let v2 = "journey prova \"Prova\" {\n  when order_placed as order\n  every time\n  migrate {\n    reminder -> thanks\n  }\n  wait 1 hour\n  step thanks: send email grazie\n}\ntemplate grazie: email transactional {\n  subject \"Ordine {{ order.order_id }}\"\n  layout none\n  body \"\"\"\n    Grazie.\n    \"\"\"\n}\n";
+    let mut h = Harness::new(v1);
+    h.event("order_placed", order("A1"), at(2026, 11, 23, 10, 0));
+    deploy(&mut h, v2);
+    let effects = h.step(
+        Input::Migrate {
+            journey: "prova".to_string(),
+        },
+        at(2026, 11, 24, 9, 0),
+    );
+    assert_eq!(sent(&effects)[0].subject.as_deref(), Some("Ordine A1"));
+}

@@ -14,8 +14,9 @@ use super::ops;
 use super::value::{Currency, Value, parse_micros};
 use super::{
     BinaryOp, BodyFormat, Builtin, Category, Channel, EntryRule, EventMatch, Expr, FieldType,
-    FrequencyCap, GoalRule, Instr, Layout, Pc, Policy, Program, QuietHours, Schema, Segment,
-    StepId, StepInfo, Template, TemplateNode, Trigger, UnaryOp, WaitArm,
+    FrequencyCap, GoalRule, Instr, KnownValue, Layout, Migration, MigrationTarget, Pc, Policy,
+    Program, QuietHours, Schema, Segment, StepId, StepInfo, StepLabel, Template, TemplateNode,
+    Trigger, UnaryOp, WaitArm,
 };
 use crate::model;
 use crate::source::{SourceMap, Span};
@@ -55,6 +56,8 @@ pub fn journey(
         aliases: Vec::new(),
         locals: Vec::new(),
         in_template: false,
+        labels: Vec::new(),
+        known: crate::check::migrations::known_at_labels(journey),
     };
     generator.program(journey).map_err(|mut error| {
         error.journey = journey.name.name.clone();
@@ -79,6 +82,10 @@ struct Generator<'m, 'a, 's> {
     /// Template loop variables, innermost last.
     locals: Vec<String>,
     in_template: bool,
+    /// Labelled steps emitted so far.
+    labels: Vec<StepLabel>,
+    /// What a customer carries at each label.
+    known: BTreeMap<String, Vec<KnownValue>>,
 }
 
 fn index_u16(len: usize, span: Span, what: &str) -> Result<u16, Error> {
@@ -181,6 +188,7 @@ impl Generator<'_, '_, '_> {
         }
         self.block(&journey.steps)?;
         self.code.push(Instr::End);
+        let migrations = self.migrations(journey)?;
         let policy = self.policy();
         Ok(Program {
             journey: journey.name.name.clone(),
@@ -196,6 +204,8 @@ impl Generator<'_, '_, '_> {
             since_entry_events: std::mem::take(&mut self.since_entry_events),
             code: std::mem::take(&mut self.code),
             steps: std::mem::take(&mut self.steps),
+            labels: std::mem::take(&mut self.labels),
+            migrations,
             templates: std::mem::take(&mut self.templates),
             layouts: std::mem::take(&mut self.layouts),
             policy,
@@ -296,8 +306,10 @@ impl Generator<'_, '_, '_> {
                     zone,
                 } = &next.kind
             {
-                self.step_info(step.span);
+                let first = self.step_info(step.span);
+                self.label(step, first);
                 let id = self.step_info(next.span);
+                self.label(next, id);
                 self.code.push(Instr::WaitUntil {
                     step: id,
                     days: u32::try_from(duration.seconds / 86_400).unwrap_or(u32::MAX),
@@ -329,8 +341,49 @@ impl Generator<'_, '_, '_> {
         }
     }
 
+    /// Records the label of a step about to be emitted at the current instruction.
+    fn label(&mut self, step: &ast::Step, id: StepId) {
+        if let Some(label) = &step.label {
+            self.labels.push(StepLabel {
+                name: label.name.clone(),
+                step: id,
+                pc: self.here(),
+                known: self.known.get(&label.name).cloned().unwrap_or_default(),
+            });
+        }
+    }
+
+    /// The `migrate` lines, with targets as indexes into the labels emitted.
+    fn migrations(&self, journey: &ast::Journey) -> Result<Vec<Migration>, Error> {
+        let mut migrations = Vec::new();
+        for migration in &journey.migrations {
+            let to = match &migration.to {
+                ast::MigrationTarget::Exit(_) => MigrationTarget::Exit,
+                ast::MigrationTarget::Step(to) => {
+                    let Some(idx) = self.labels.iter().position(|l| l.name == to.name) else {
+                        return Err(Error {
+                            journey: String::new(),
+                            message: format!(
+                                "the step labelled `{}` is never run (it sits in a branch that is always skipped), so no customer can be moved to it",
+                                to.name
+                            ),
+                            span: to.span,
+                        });
+                    };
+                    MigrationTarget::Step(index_u16(idx, to.span, "labels")?)
+                }
+            };
+            migrations.push(Migration {
+                from: migration.from.name.clone(),
+                to,
+            });
+        }
+        Ok(migrations)
+    }
+
     fn step(&mut self, step: &ast::Step) -> Result<bool, Error> {
         let id = self.step_info(step.span);
+        self.label(step, id);
         match &step.kind {
             ast::StepKind::Send { template, with, .. } => {
                 let mut values = Vec::new();

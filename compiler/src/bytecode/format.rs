@@ -22,7 +22,7 @@ use super::Program;
 pub const MAGIC: [u8; 8] = *b"JOURNEY\x1a";
 
 /// The version of the format this build writes and reads.
-pub const FORMAT_VERSION: u16 = 1;
+pub const FORMAT_VERSION: u16 = 2;
 
 const HEADER_LEN: usize = 8 + 2 + 32;
 

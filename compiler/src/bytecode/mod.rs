@@ -56,6 +56,10 @@ pub struct Program {
     pub code: Vec<Instr>,
     /// Where each source step starts, for the decision log: `steps[i]` describes step `i`.
     pub steps: Vec<StepInfo>,
+    /// Labelled steps (`reminder: wait 3 hours`), which migrations name.
+    pub labels: Vec<StepLabel>,
+    /// `migrate` lines: where customers of older versions go when this version is deployed.
+    pub migrations: Vec<Migration>,
     /// The templates sent.
     pub templates: Vec<Template>,
     /// The layouts they use.
@@ -78,6 +82,46 @@ pub struct StepInfo {
     pub label: String,
     /// The line in the journey's file.
     pub line: u32,
+}
+
+/// A labelled step: its name, where its code starts, and what a customer there carries.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StepLabel {
+    /// The label.
+    pub name: String,
+    /// The step it names.
+    pub step: StepId,
+    /// The first instruction of the step (a customer moved here runs from it).
+    pub pc: Pc,
+    /// The values bound by the trigger and by waits that are known on every path to the step.
+    pub known: Vec<KnownValue>,
+}
+
+/// A value a customer carries at a step: a name bound to an event by the trigger or a wait.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct KnownValue {
+    /// The name (`cart`, `shipment`).
+    pub name: String,
+    /// The event it holds (`cart_abandoned`).
+    pub event: String,
+}
+
+/// One `migrate` line.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Migration {
+    /// The label of a step in an older version.
+    pub from: String,
+    /// Where customers standing there go.
+    pub to: MigrationTarget,
+}
+
+/// Where a migration moves customers.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum MigrationTarget {
+    /// The labelled step of this version (an index in [`Program::labels`]).
+    Step(u16),
+    /// Out of the journey.
+    Exit,
 }
 
 /// How customers enter.
@@ -662,6 +706,21 @@ impl Program {
         self.steps
             .get(step as usize)
             .map_or("?", |info| info.label.as_str())
+    }
+
+    /// The labelled step where a suspended customer stands. `pc` is the instance's next
+    /// instruction; `sleeping` says it sleeps on a timer rather than waits for events. A
+    /// customer sleeping right after a `wait` is in that wait (a send held by quiet hours just
+    /// after a wait counts as the wait); one sleeping elsewhere is held at the send at `pc`; one
+    /// waiting for events is at the `wait for` at `pc`.
+    pub fn standing_label(&self, pc: Pc, sleeping: bool) -> Option<&StepLabel> {
+        let after_wait = sleeping
+            && pc
+                .checked_sub(1)
+                .and_then(|before| self.code.get(before as usize))
+                .is_some_and(|instr| matches!(instr, Instr::Wait { .. } | Instr::WaitUntil { .. }));
+        let at = if after_wait { pc - 1 } else { pc };
+        self.labels.iter().find(|label| label.pc == at)
     }
 
     /// Whether the program reacts to an event with this name at all (trigger, wait, exit, goal).

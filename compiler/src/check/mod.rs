@@ -4,6 +4,7 @@
 pub mod declarations;
 pub mod expr;
 pub mod journey;
+pub mod migrations;
 pub mod scope;
 pub mod template;
 
@@ -21,6 +22,7 @@ pub fn program(
     let mut sent = journey::SentTemplates::new();
     for journey in &program.all_journeys {
         journey::check(program, journey, &mut sent, diagnostics);
+        migrations::check(journey, diagnostics);
     }
     declarations::templates(program, &sent, user_templates, diagnostics);
     declarations::layouts_and_segments(program, diagnostics);

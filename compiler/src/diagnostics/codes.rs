@@ -110,6 +110,13 @@ codes! {
     ExpectationFailed = 602, "expectation-failed", Error, "What a test expected did not happen.";
     UnexpectedMessage = 603, "unexpected-message", Error, "A test sent a message that none of its expectations mentions.";
     RuntimeErrorInTest = 604, "runtime-error-in-test", Error, "A journey stopped with a runtime error during a test.";
+
+    // Step labels and migrations (`migrate { … }`, checked again at deploy).
+    DuplicateStepLabel = 701, "duplicate-step-label", Error, "Two steps of one journey have the same label.";
+    UnknownStepLabel = 702, "unknown-step-label", Error, "A migration moves customers to a step label the journey does not have.";
+    DuplicateMigration = 703, "duplicate-migration", Error, "A `migrate` block says twice where the customers of one old step go.";
+    MigrationLosesData = 704, "migration-loses-data", Error, "Customers at the old step lack data that the new step may use.";
+    MigrationFromNowhere = 705, "migration-from-nowhere", Warning, "No running version of the journey has a step with that label, so the line moves nobody.";
 }
 
 impl Code {

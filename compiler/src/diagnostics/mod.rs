@@ -1,12 +1,14 @@
 //! Diagnostics as data: every problem the compiler finds, with code, spans, notes and help.
 //!
 //! Phases build [`Diagnostic`]s through the constructor functions of the family modules
-//! (`syntax`, `names`, `types`, `journeys`, `templates`, `policies`) so the wording of each
+//! (`syntax`, `names`, `types`, `journeys`, `templates`, `policies`,
+//! `migrations`) so the wording of each
 //! message lives in one place. Renderers in [`render`] are pure functions of diagnostics and the
 //! source map; this module never prints.
 
 pub mod codes;
 pub mod journeys;
+pub mod migrations;
 pub mod names;
 pub mod policies;
 pub mod render;

@@ -339,6 +339,8 @@ pub struct Journey {
     pub goals: Vec<GoalRule>,
     /// `exclusive group`.
     pub exclusive: Vec<Ident>,
+    /// `migrate { old -> new }` lines, in order (from every `migrate` block).
+    pub migrations: Vec<Migration>,
     /// The steps in order.
     pub steps: Vec<Step>,
     /// The whole declaration.
@@ -451,12 +453,35 @@ pub struct GoalRule {
     pub span: Span,
 }
 
+/// One line of a `migrate` block: customers standing at the step labelled `from` in a running
+/// version move to the step labelled `to` in this one (or leave the journey).
+#[derive(Clone, Debug)]
+pub struct Migration {
+    /// The label of a step in a running version.
+    pub from: Ident,
+    /// Where those customers go.
+    pub to: MigrationTarget,
+    /// The whole line.
+    pub span: Span,
+}
+
+/// Where a migration moves customers.
+#[derive(Clone, Debug)]
+pub enum MigrationTarget {
+    /// The step with this label in the new version.
+    Step(Ident),
+    /// Out of the journey (`-> exit`).
+    Exit(Span),
+}
+
 /// A step with its span.
 #[derive(Clone, Debug)]
 pub struct Step {
     /// What the step does.
     pub kind: StepKind,
-    /// Where it is written.
+    /// `reminder:` written before the step, naming it for migrations.
+    pub label: Option<Ident>,
+    /// Where it is written (the label excluded).
     pub span: Span,
 }
 

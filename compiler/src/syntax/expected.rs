@@ -170,10 +170,10 @@ impl Expectation {
 
     fn from_token(token: &str) -> Expectation {
         let phrase = match token {
-            "send" | "wait" | "if" | "split" | "set" | "exit" | "goal" => {
+            "send" | "wait" | "if" | "split" | "set" | "exit" | "goal" | "step" => {
                 "a step such as `send`, `wait` or `if`".to_string()
             }
-            "when" | "once" | "again" | "every" | "exclusive" => {
+            "when" | "once" | "again" | "every" | "exclusive" | "migrate" => {
                 "a step such as `send`, `wait` or `if`".to_string()
             }
             "import" | "event" | "record" | "customer" | "segment" | "builtin" | "layout"
@@ -317,6 +317,11 @@ fn phrase(rule: Rule) -> Option<&'static str> {
         Rule::exit_rule => "`exit when` and an event",
         Rule::goal_rule => "a goal such as `goal converted when coupon_redeemed within 7 days`",
         Rule::exclusive_rule => "`exclusive` and a group name",
+        // Offered wherever a step may stand; the step phrase already says enough there.
+        Rule::migrate_rule | Rule::labelled_step | Rule::step_kw => return None,
+        Rule::migration => "a migration such as `reminder -> first_reminder` or `reminder -> exit`",
+        Rule::migrate_exit => "`exit`",
+        Rule::step_label => "a step label such as `step reminder:`",
         Rule::block => "a block of steps in braces `{ … }`",
         Rule::step
         | Rule::send_step

@@ -372,6 +372,7 @@ impl Builder<'_> {
             exits: Vec::new(),
             goals: Vec::new(),
             exclusive: Vec::new(),
+            migrations: Vec::new(),
             steps: Vec::new(),
             span,
         };
@@ -443,6 +444,11 @@ impl Builder<'_> {
                     journey
                         .exclusive
                         .push(self.ident(item.into_inner().next()?));
+                }
+                Rule::migrate_rule => {
+                    for line in item.into_inner() {
+                        journey.migrations.extend(self.migration(line));
+                    }
                 }
                 _ => journey.steps.extend(self.step(item)),
             }
@@ -527,7 +533,30 @@ impl Builder<'_> {
         Some(self.block(pair))
     }
 
+    fn migration(&mut self, pair: Pair<'_, Rule>) -> Option<Migration> {
+        let span = self.span(&pair);
+        let mut parts = pair.into_inner();
+        let from = self.ident(parts.next()?);
+        let target = parts.next()?;
+        let to = match target.as_rule() {
+            Rule::migrate_exit => MigrationTarget::Exit(self.span(&target)),
+            _ => MigrationTarget::Step(self.ident(target)),
+        };
+        Some(Migration { from, to, span })
+    }
+
     fn step(&mut self, pair: Pair<'_, Rule>) -> Option<Step> {
+        if pair.as_rule() == Rule::labelled_step {
+            let mut parts = pair.into_inner().skip(1); // the `step` keyword
+            let label = parts
+                .next()?
+                .into_inner()
+                .next()
+                .map(|name| self.ident(name));
+            let mut step = self.step(parts.next()?)?;
+            step.label = label;
+            return Some(step);
+        }
         let span = self.span(&pair);
         let rule = pair.as_rule();
         let mut parts = pair.into_inner();
@@ -631,7 +660,11 @@ impl Builder<'_> {
             },
             _ => return None,
         };
-        Some(Step { kind, span })
+        Some(Step {
+            kind,
+            label: None,
+            span,
+        })
     }
 
     fn if_step(&mut self, mut parts: Pairs<'_, Rule>, span: Span) -> Option<Step> {
@@ -659,6 +692,7 @@ impl Builder<'_> {
                 then,
                 otherwise,
             },
+            label: None,
             span,
         })
     }

@@ -132,6 +132,8 @@ pub struct Writer {
     schedules: HashMap<String, i64>,
     /// A schedule firing in progress: journey, the time it fired for, the last customer asked.
     schedule_cursor: Option<(String, i64, Option<String>)>,
+    /// Migrations in progress after a deploy: journey, the last customer looked at.
+    migrations: std::collections::VecDeque<(String, Option<String>)>,
 }
 
 /// One round's changes before they are committed.
@@ -276,8 +278,10 @@ impl Writer {
             on_outbox: Box::new(|| {}),
             schedules: HashMap::new(),
             schedule_cursor: None,
+            migrations: std::collections::VecDeque::new(),
         };
         writer.plan_schedules();
+        writer.resume_migrations();
         Ok(writer)
     }
 
@@ -287,6 +291,30 @@ impl Writer {
             .lock()
             .map(|l| Arc::clone(&l))
             .unwrap_or_default()
+    }
+
+    /// Queues the migration of every current version with `migrate` lines whose sweep over
+    /// the customers has not finished (a deploy interrupted by a crash, or just deployed).
+    fn resume_migrations(&mut self) {
+        let library = self.library();
+        for (hash, program) in library.current_programs() {
+            if program.migrations.is_empty() {
+                continue;
+            }
+            let done = self
+                .store
+                .counter(&format!("migrated/{}", program.journey))
+                .unwrap_or(0);
+            if done != version_mark(&hash)
+                && !self.migrations.iter().any(|(j, _)| *j == program.journey)
+            {
+                tracing::info!(
+                    journey = program.journey,
+                    "migrating customers of older versions (`migrate` lines)"
+                );
+                self.migrations.push_back((program.journey.clone(), None));
+            }
+        }
     }
 
     fn plan_schedules(&mut self) {
@@ -340,7 +368,7 @@ impl Writer {
     fn idle_wait(&self, now: i64) -> Duration {
         let next_timer = self.store.next_wake().ok().flatten();
         let next_schedule = self.schedules.values().min().copied();
-        let busy = self.schedule_cursor.is_some();
+        let busy = self.schedule_cursor.is_some() || !self.migrations.is_empty();
         let next = [next_timer, next_schedule].into_iter().flatten().min();
         match next {
             _ if busy => Duration::ZERO,
@@ -416,6 +444,11 @@ impl Writer {
         {
             failure = Some(error);
         }
+        if failure.is_none()
+            && let Err(error) = self.migrate_chunk(&mut round, &library, now)
+        {
+            failure = Some(error);
+        }
         // Commit: states, counters, everything in one batch, then one sync.
         if failure.is_none() {
             for customer in std::mem::take(&mut round.dirty) {
@@ -451,8 +484,11 @@ impl Writer {
                 }
             }
         }
-        if deployed {
+        if deployed && failure.is_none() {
             self.plan_schedules();
+            // A sweep in progress started for the versions deployed before: start again.
+            self.migrations.clear();
+            self.resume_migrations();
         }
         for reply in round.replies {
             reply.send(failure.as_ref());
@@ -629,6 +665,65 @@ impl Writer {
         Ok(())
     }
 
+    /// Moves the next chunk of customers of the migration in progress (customers on an older
+    /// version of the journey only); marks the migration done after the last customer.
+    fn migrate_chunk(
+        &mut self,
+        round: &mut Round<'_>,
+        library: &Library,
+        now: i64,
+    ) -> Result<(), ApiError> {
+        let Some((journey, after)) = self.migrations.front().cloned() else {
+            return Ok(());
+        };
+        let Some((hash, _)) = library.current(&journey) else {
+            self.migrations.pop_front();
+            return Ok(());
+        };
+        let ids = self
+            .store
+            .customer_ids(after.as_deref(), SCHEDULE_CHUNK)
+            .map_err(|e| ApiError::Internal(e.message))?;
+        for id in &ids {
+            let stored = match round.states.get(id) {
+                Some(state) => Some(state.clone()),
+                None => self
+                    .store
+                    .customer(id)
+                    .map_err(|e| ApiError::Internal(e.message))?,
+            };
+            let on_older_version = stored.is_some_and(|state| {
+                state.journeys.get(&journey).is_some_and(|membership| {
+                    membership
+                        .instances
+                        .iter()
+                        .any(|i| i.is_active() && i.version != hash)
+                })
+            });
+            if on_older_version {
+                self.step(
+                    round,
+                    library,
+                    id,
+                    &Input::Migrate {
+                        journey: journey.clone(),
+                    },
+                    now,
+                )?;
+            }
+        }
+        if ids.len() < SCHEDULE_CHUNK {
+            self.migrations.pop_front();
+            round
+                .batch
+                .counter(&format!("migrated/{journey}"), version_mark(&hash));
+            tracing::info!(journey, "migration done");
+        } else if let Some(front) = self.migrations.front_mut() {
+            front.1 = ids.last().cloned();
+        }
+        Ok(())
+    }
+
     fn erase(&self, round: &mut Round<'_>, customer: &str) -> Result<bool, ApiError> {
         let internal = |e: crate::store::Error| ApiError::Internal(e.message);
         let existed = self.store.customer(customer).map_err(internal)?.is_some()
@@ -759,12 +854,32 @@ impl Writer {
             use crate::vm::library::Deployed;
             let line = match change {
                 Deployed::New(hash) => format!("{name}: new, version {}", hash.short()),
-                Deployed::Changed { from, to } => format!(
-                    "{name}: version {} replaces {} (customers already in it finish on {})",
-                    to.short(),
-                    from.short(),
-                    from.short()
-                ),
+                Deployed::Changed { from, to } => {
+                    let moved: Vec<String> = library
+                        .get(&to.0)
+                        .map(|p| {
+                            p.migrations
+                                .iter()
+                                .map(|m| format!("`{}`", m.from))
+                                .collect()
+                        })
+                        .unwrap_or_default();
+                    if moved.is_empty() {
+                        format!(
+                            "{name}: version {} replaces {} (customers already in it finish on {})",
+                            to.short(),
+                            from.short(),
+                            from.short()
+                        )
+                    } else {
+                        format!(
+                            "{name}: version {} replaces {}; customers at {} are migrated, the others finish on the version they started",
+                            to.short(),
+                            from.short(),
+                            moved.join(", ")
+                        )
+                    }
+                }
                 Deployed::Unchanged(hash) => format!("{name}: unchanged, version {}", hash.short()),
                 Deployed::Retired(hash) => {
                     round.batch.retire(&name);
@@ -781,6 +896,15 @@ impl Writer {
         }
         lines
     }
+}
+
+/// A program version as a counter value: its first eight bytes (marks a finished migration).
+fn version_mark(hash: &[u8; 32]) -> u64 {
+    let mut first = [0u8; 8];
+    for (to, from) in first.iter_mut().zip(hash.iter()) {
+        *to = *from;
+    }
+    u64::from_le_bytes(first)
 }
 
 /// Replaces personal data in an audit entry: addresses, names, ids.

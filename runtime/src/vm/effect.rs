@@ -56,6 +56,12 @@ pub enum Input {
     },
     /// Profile attributes to merge into the customer's profile.
     Profile(serde_json::Map<String, serde_json::Value>),
+    /// A new version of this journey was deployed: move the customers its `migrate` lines
+    /// name from the older versions they run.
+    Migrate {
+        /// The journey.
+        journey: String,
+    },
 }
 
 /// A coupon a message carries, for the shop to honour.
@@ -125,6 +131,8 @@ pub enum ExitReason {
     Holdout,
     /// A runtime error stopped it.
     Error,
+    /// A `migrate` line of a new version sent it out (`old_step -> exit`).
+    Migrated,
 }
 
 /// What kind of choice a decision records.
@@ -151,6 +159,8 @@ pub enum DecisionKind {
     TimedOut,
     /// The customer left the journey.
     Left,
+    /// A deploy moved the customer to another version of the journey.
+    Migrated,
 }
 
 /// One entry of the decision log.

@@ -159,6 +159,11 @@ impl Library {
         self.programs.get(hash)
     }
 
+    /// Every version of every journey the library holds (current or not).
+    pub fn programs(&self) -> impl Iterator<Item = &Arc<Program>> {
+        self.programs.values()
+    }
+
     /// The current version of a journey, with its hash.
     pub fn current(&self, journey: &str) -> Option<([u8; 32], &Arc<Program>)> {
         let hash = self.current.get(journey)?;

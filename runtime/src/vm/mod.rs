@@ -26,7 +26,7 @@ use std::sync::Arc;
 use crate::render;
 
 use chrono::{NaiveDate, TimeZone};
-use journey_compiler::bytecode::{EntryRule, Instr, Program, Trigger, Value};
+use journey_compiler::bytecode::{EntryRule, Instr, MigrationTarget, Program, Trigger, Value};
 
 pub use effect::{Decision, DecisionKind, Effect, Event, ExitReason, Input, Message, TimerId};
 pub use library::Library;
@@ -136,6 +136,7 @@ pub fn step_in_place(
         Input::Timer(timer) => vm.timer(timer),
         Input::Schedule { journey } => vm.schedule(journey),
         Input::Profile(update) => vm.profile(update),
+        Input::Migrate { journey } => vm.migrate(journey),
     }
     vm.maintain();
     vm.prune();
@@ -162,6 +163,39 @@ fn global_error(message: String, field: Option<String>) -> Effect {
         field,
         message,
     })
+}
+
+/// The first hex digits of a program version, as logs and the API show it.
+fn short(version: &[u8; 32]) -> String {
+    journey_compiler::bytecode::format::ProgramHash(*version).short()
+}
+
+/// Re-expresses an instance in another version of its program: values and goals reached are
+/// carried over by name (a value the new version names but the old did not is missing).
+fn move_to_version(instance: &mut Instance, old: &Program, new: &Program, version: [u8; 32]) {
+    let slots = new
+        .slots
+        .iter()
+        .map(|name| {
+            old.slots
+                .iter()
+                .position(|old_name| old_name == name)
+                .and_then(|at| instance.slots.get(at))
+                .cloned()
+                .unwrap_or(Value::Missing)
+        })
+        .collect();
+    let mut goals = 0u32;
+    for (bit, name) in old.goal_names.iter().enumerate() {
+        if instance.goals & (1u32 << bit) != 0
+            && let Some(at) = new.goal_names.iter().position(|n| n == name)
+        {
+            goals |= 1u32 << at;
+        }
+    }
+    instance.slots = slots;
+    instance.goals = goals;
+    instance.version = version;
 }
 
 /// Events kept per instance for `since entry` waits, newest last.
@@ -504,6 +538,110 @@ impl Vm<'_> {
                 runner.run(instance);
             }
             Status::Waiting { until: None } | Status::Ended { .. } => {}
+        }
+    }
+
+    // ------------------------------------------------------------------ migrations
+
+    /// Moves this customer's instances of `journey` that stand at a step named by a `migrate`
+    /// line of the current version: to the labelled step (run from there at once: a wait
+    /// starts again, a send goes out) or out of the journey. Others stay on their version.
+    fn migrate(&mut self, journey: &str) {
+        let library = self.library;
+        let now = self.now;
+        let Some((hash, current)) = library.current(journey) else {
+            return;
+        };
+        if current.migrations.is_empty() {
+            return;
+        }
+        let count = self
+            .state
+            .journeys
+            .get(journey)
+            .map_or(0, |m| m.instances.len());
+        for idx in 0..count {
+            let Some(version) = self.version_at(journey, idx).filter(|v| *v != hash) else {
+                continue;
+            };
+            let Some(old) = library.get(&version) else {
+                continue;
+            };
+            let Some(instance) = self
+                .state
+                .journeys
+                .get(journey)
+                .and_then(|m| m.instances.get(idx))
+            else {
+                continue;
+            };
+            let sleeping = match instance.status {
+                Status::Sleeping { .. } => true,
+                Status::Waiting { .. } => false,
+                Status::Ended { .. } => continue,
+            };
+            let Some(label) = old.standing_label(instance.pc, sleeping) else {
+                continue;
+            };
+            let Some(rule) = current.migrations.iter().find(|m| m.from == label.name) else {
+                continue;
+            };
+            let from = format!(
+                "`{}` (line {}) of version {}",
+                label.name,
+                old.steps.get(label.step as usize).map_or(0, |s| s.line),
+                short(&version)
+            );
+            let (mut runner, journeys) = self.runner(old);
+            let Some(instance) = journeys
+                .get_mut(journey)
+                .and_then(|m| m.instances.get_mut(idx))
+            else {
+                continue;
+            };
+            let target = match rule.to {
+                MigrationTarget::Exit => {
+                    runner.end(
+                        instance,
+                        ExitReason::Migrated,
+                        format!(
+                            "the migration of version {} sends customers at {from} out of the journey",
+                            short(&hash)
+                        ),
+                    );
+                    continue;
+                }
+                MigrationTarget::Step(target) => match current.labels.get(usize::from(target)) {
+                    Some(target) => target,
+                    None => continue,
+                },
+            };
+            runner.cancel_timer(instance);
+            move_to_version(instance, old, current, hash);
+            let (mut runner, journeys) = self.runner(current);
+            let Some(instance) = journeys
+                .get_mut(journey)
+                .and_then(|m| m.instances.get_mut(idx))
+            else {
+                continue;
+            };
+            runner.decide(
+                Some(instance.id),
+                Some(target.step),
+                DecisionKind::Migrated,
+                format!(
+                    "moved from {from} to `{}` (line {}) of version {}",
+                    target.name,
+                    current
+                        .steps
+                        .get(target.step as usize)
+                        .map_or(0, |s| s.line),
+                    short(&hash)
+                ),
+            );
+            instance.pc = target.pc;
+            instance.status = Status::Sleeping { until: now };
+            runner.run(instance);
         }
     }
 
