@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use journey_compiler::bytecode::Program;
+use journey_compiler::check::migrations::RunningVersion;
 use journey_compiler::diagnostics::{Severity, render};
 
 use crate::check::{on_big_stack, read_sources, usage_error};
@@ -16,27 +17,24 @@ pub fn programs(paths: &[PathBuf], color: bool) -> Result<Vec<Program>, ExitCode
     build(paths, color, None)
 }
 
-/// As [`programs`], for a deploy over the versions in `deployed`: `migrate` lines are checked
+/// As [`programs`], for a deploy over the versions that run: `migrate` lines are checked
 /// against them too.
 pub fn programs_for_deploy(
     paths: &[PathBuf],
     color: bool,
-    deployed: Vec<Program>,
+    running: Vec<RunningVersion>,
 ) -> Result<Vec<Program>, ExitCode> {
-    build(paths, color, Some(deployed))
+    build(paths, color, Some(running))
 }
 
 fn build(
     paths: &[PathBuf],
     color: bool,
-    deployed: Option<Vec<Program>>,
+    running: Option<Vec<RunningVersion>>,
 ) -> Result<Vec<Program>, ExitCode> {
     let sources = read_sources(paths).map_err(|message| usage_error(&message))?;
-    let built = on_big_stack(move || match &deployed {
-        Some(deployed) => {
-            let deployed: Vec<&Program> = deployed.iter().collect();
-            journey_compiler::build_for_deploy(sources, &DiskLoader, &deployed)
-        }
+    let built = on_big_stack(move || match &running {
+        Some(running) => journey_compiler::build_for_deploy(sources, &DiskLoader, running),
         None => journey_compiler::build_files(sources, &DiskLoader),
     })
     .map_err(|message| usage_error(&message))?;

@@ -1,8 +1,10 @@
 //! `journey plan [JOURNEYS]`: what deploying the journey folder would do, before doing it. It
 //! compiles the folder, reads the running deployment — from a running `journey run`
 //! (`GET /v1/journeys`) or, with `--data`, from the store of a stopped one — and says for each
-//! journey whether it is new, unchanged, replaced by a new version (and how many customers stay
-//! on the old one, at which steps) or retired.
+//! journey whether it is new, unchanged, replaced by a new version (how many customers its
+//! `migrate` lines move, and how many stay on the old one, at which steps) or retired. The
+//! folder is compiled for a deploy over what runs, so a `migrate` line that would lose data or
+//! move nobody is reported here, before the deploy.
 //!
 //! Versions are compared by content hash: the first 12 hex digits, as the API shows them.
 
@@ -10,7 +12,8 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use journey_compiler::bytecode::format;
+use journey_compiler::bytecode::{KnownValue, MigrationTarget, Program, StepLabel, format};
+use journey_compiler::check::migrations::RunningVersion;
 use journey_runtime::api::JourneyView;
 
 use crate::check::usage_error;
@@ -41,6 +44,22 @@ struct Version {
     version: String,
     current: bool,
     steps: BTreeMap<String, u64>,
+    /// Labelled steps: name, customers there, what they carry.
+    labels: Vec<(String, u64, Vec<KnownValue>)>,
+}
+
+/// A journey of the folder: name, version, `migrate` lines (old label, new label or exit).
+struct Planned {
+    name: String,
+    version: String,
+    migrations: Vec<(String, Option<String>)>,
+}
+
+/// Customers one `migrate` line moves.
+struct Move {
+    from: String,
+    to: Option<String>,
+    customers: u64,
 }
 
 /// A journey of the running deployment.
@@ -60,6 +79,10 @@ enum Action {
         version: String,
         replaces: String,
         steps: BTreeMap<String, u64>,
+        /// What the `migrate` lines do (every older version counted).
+        moves: Vec<Move>,
+        /// Customers of the replaced version that the moves take.
+        moved_from_current: u64,
     },
     /// In the deployment, not in the folder.
     Retired { steps: BTreeMap<String, u64> },
@@ -82,10 +105,6 @@ pub fn run(args: &Args) -> ExitCode {
         .journeys
         .clone()
         .unwrap_or_else(|| PathBuf::from("journeys"));
-    let programs = match crate::compile::programs(std::slice::from_ref(&folder), false) {
-        Ok(programs) => programs,
-        Err(code) => return code,
-    };
     let (running, against) = match &args.data {
         Some(data) => (
             inspect::running(data).map(|views| views.iter().map(from_view).collect()),
@@ -95,13 +114,24 @@ pub fn run(args: &Args) -> ExitCode {
     };
     let running = match running {
         Ok(running) => running,
-        Err(message) => return usage_error(&message),
+        Err(message) => {
+            // Mistakes in the folder come first: they need fixing whatever runs.
+            if let Err(code) = crate::compile::programs(std::slice::from_ref(&folder), false) {
+                return code;
+            }
+            return usage_error(&message);
+        }
     };
-    let folder_versions: Vec<(String, String)> = programs
-        .iter()
-        .map(|p| (p.journey.clone(), format::hash(p).short()))
-        .collect();
-    let plan = plan(&folder_versions, &running);
+    let programs = match crate::compile::programs_for_deploy(
+        std::slice::from_ref(&folder),
+        false,
+        running_versions(&running),
+    ) {
+        Ok(programs) => programs,
+        Err(code) => return code,
+    };
+    let planned: Vec<Planned> = programs.iter().map(planned).collect();
+    let plan = plan(&planned, &running);
     let text = match args.format {
         Format::Human => human(&plan, &folder, &against),
         Format::Json => match serde_json::to_string_pretty(&json(&plan)) {
@@ -115,6 +145,51 @@ pub fn run(args: &Args) -> ExitCode {
     }
 }
 
+/// A journey of the folder as the plan needs it.
+fn planned(program: &Program) -> Planned {
+    Planned {
+        name: program.journey.clone(),
+        version: format::hash(program).short(),
+        migrations: program
+            .migrations
+            .iter()
+            .map(|m| {
+                let to = match m.to {
+                    MigrationTarget::Exit => None,
+                    MigrationTarget::Step(idx) => {
+                        program.labels.get(usize::from(idx)).map(|l| l.name.clone())
+                    }
+                };
+                (m.from.clone(), to)
+            })
+            .collect(),
+    }
+}
+
+/// What the compiler checks `migrate` lines against: the labelled steps of each running
+/// version.
+fn running_versions(running: &[Running]) -> Vec<RunningVersion> {
+    running
+        .iter()
+        .flat_map(|journey| {
+            journey.versions.iter().map(|v| RunningVersion {
+                journey: journey.name.clone(),
+                version: v.version.clone(),
+                labels: v
+                    .labels
+                    .iter()
+                    .map(|(name, _, known)| StepLabel {
+                        name: name.clone(),
+                        step: 0,
+                        pc: 0,
+                        known: known.clone(),
+                    })
+                    .collect(),
+            })
+        })
+        .collect()
+}
+
 fn from_view(view: &JourneyView) -> Running {
     Running {
         name: view.name.clone(),
@@ -125,6 +200,21 @@ fn from_view(view: &JourneyView) -> Running {
                 version: v.version.clone(),
                 current: v.current,
                 steps: v.customers_per_step.clone(),
+                labels: v
+                    .labels
+                    .iter()
+                    .map(|l| {
+                        let known = l
+                            .carries
+                            .iter()
+                            .map(|c| KnownValue {
+                                name: c.name.clone(),
+                                event: c.event.clone(),
+                            })
+                            .collect();
+                        (l.name.clone(), l.customers, known)
+                    })
+                    .collect(),
             })
             .collect(),
     }
@@ -180,6 +270,7 @@ fn from_api(url: &str, token: Option<&str>) -> Result<Vec<Running>, String> {
                             .iter()
                             .map(|(step, n)| (step.clone(), n.as_u64().unwrap_or(0)))
                             .collect(),
+                        labels: labels_of(v),
                     })
                 })
                 .collect::<Result<Vec<_>, _>>()?;
@@ -191,10 +282,88 @@ fn from_api(url: &str, token: Option<&str>) -> Result<Vec<Running>, String> {
         .collect()
 }
 
+/// The labelled steps of a version in the API's answer (absent from older servers: none).
+fn labels_of(version: &serde_json::Value) -> Vec<(String, u64, Vec<KnownValue>)> {
+    let text = |v: &serde_json::Value, key: &str| {
+        v.get(key)
+            .and_then(|x| x.as_str())
+            .unwrap_or_default()
+            .to_string()
+    };
+    version
+        .get("labels")
+        .and_then(|l| l.as_array())
+        .map(|labels| {
+            labels
+                .iter()
+                .map(|label| {
+                    let carries = label
+                        .get("carries")
+                        .and_then(|c| c.as_array())
+                        .map(|carries| {
+                            carries
+                                .iter()
+                                .map(|c| KnownValue {
+                                    name: text(c, "name"),
+                                    event: text(c, "event"),
+                                })
+                                .collect()
+                        })
+                        .unwrap_or_default();
+                    (
+                        text(label, "name"),
+                        label
+                            .get("customers")
+                            .and_then(serde_json::Value::as_u64)
+                            .unwrap_or(0),
+                        carries,
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// What the `migrate` lines of a new version do to the versions running: customers moved per
+/// line, and how many of them come from the current version.
+fn moves(planned: &Planned, journey: &Running) -> (Vec<Move>, u64) {
+    let mut from_current = 0;
+    let moves = planned
+        .migrations
+        .iter()
+        .map(|(from, to)| {
+            let mut customers = 0;
+            for version in journey
+                .versions
+                .iter()
+                .filter(|v| v.version != planned.version)
+            {
+                let here: u64 = version
+                    .labels
+                    .iter()
+                    .filter(|(name, _, _)| name == from)
+                    .map(|(_, n, _)| n)
+                    .sum();
+                customers += here;
+                if version.current {
+                    from_current += here;
+                }
+            }
+            Move {
+                from: from.clone(),
+                to: to.clone(),
+                customers,
+            }
+        })
+        .collect();
+    (moves, from_current)
+}
+
 /// Per journey (the folder's, by name, then the retired ones), what the deploy would do.
-fn plan(folder: &[(String, String)], running: &[Running]) -> Vec<(String, Action)> {
+fn plan(folder: &[Planned], running: &[Running]) -> Vec<(String, Action)> {
     let mut actions: BTreeMap<String, Action> = BTreeMap::new();
-    for (name, version) in folder {
+    for planned in folder {
+        let (name, version) = (&planned.name, &planned.version);
         let deployed = running.iter().find(|r| &r.name == name);
         let current = deployed.and_then(|r| r.versions.iter().find(|v| v.current));
         let action = match current {
@@ -204,11 +373,18 @@ fn plan(folder: &[(String, String)], running: &[Running]) -> Vec<(String, Action
             Some(current) if &current.version == version => Action::Unchanged {
                 version: version.clone(),
             },
-            Some(current) => Action::Changed {
-                version: version.clone(),
-                replaces: current.version.clone(),
-                steps: current.steps.clone(),
-            },
+            Some(current) => {
+                let (moves, moved_from_current) = deployed
+                    .map(|journey| moves(planned, journey))
+                    .unwrap_or_default();
+                Action::Changed {
+                    version: version.clone(),
+                    replaces: current.version.clone(),
+                    steps: current.steps.clone(),
+                    moves,
+                    moved_from_current,
+                }
+            }
         };
         actions.insert(name.clone(), action);
     }
@@ -246,20 +422,51 @@ fn sentence(action: &Action) -> String {
             version,
             replaces,
             steps,
+            moves,
+            moved_from_current,
         } => {
-            let staying: u64 = steps.values().sum();
-            if staying == 0 {
-                format!("version {version} replaces {replaces}: no customers on {replaces}")
+            let on_old: u64 = steps.values().sum();
+            let staying = on_old.saturating_sub(*moved_from_current);
+            let mut text = format!("version {version} replaces {replaces}: ");
+            for m in moves {
+                let whom = count(m.customers, "customer");
+                match &m.to {
+                    Some(to) => text.push_str(&format!(
+                        "{whom} at `{}` {} to `{to}`; ",
+                        m.from,
+                        if m.customers == 1 { "moves" } else { "move" }
+                    )),
+                    None => text.push_str(&format!(
+                        "{whom} at `{}` {} the journey; ",
+                        m.from,
+                        if m.customers == 1 { "leaves" } else { "leave" }
+                    )),
+                }
+            }
+            if on_old == 0 {
+                text.push_str(&format!("no customers on {replaces}"));
+            } else if staying == 0 {
+                text.push_str(&format!("no customers stay on {replaces}"));
+            } else if *moved_from_current > 0 {
+                // The steps of those who stay are not told apart from those who move.
+                text.push_str(&format!(
+                    "{} on {replaces} until they finish",
+                    match staying {
+                        1 => "1 customer stays".to_string(),
+                        n => format!("{n} customers stay"),
+                    }
+                ));
             } else {
-                format!(
-                    "version {version} replaces {replaces}: {} on {replaces} until they finish (at steps: {})",
+                text.push_str(&format!(
+                    "{} on {replaces} until they finish (at steps: {})",
                     match staying {
                         1 => "1 customer stays".to_string(),
                         n => format!("{n} customers stay"),
                     },
                     at_steps(steps)
-                )
+                ));
             }
+            text
         }
         Action::Retired { steps } => {
             let finishing: u64 = steps.values().sum();
@@ -302,23 +509,40 @@ fn json(plan: &[(String, Action)]) -> serde_json::Value {
     let journeys: Vec<serde_json::Value> = plan
         .iter()
         .map(|(name, action)| {
-            let (version, replaces, steps) = match action {
+            let (version, replaces, steps, moves, moved) = match action {
                 Action::New { version } | Action::Unchanged { version } => {
-                    (Some(version), None, None)
+                    (Some(version), None, None, &[][..], 0)
                 }
                 Action::Changed {
                     version,
                     replaces,
                     steps,
-                } => (Some(version), Some(replaces), Some(steps)),
-                Action::Retired { steps } => (None, None, Some(steps)),
+                    moves,
+                    moved_from_current,
+                } => (
+                    Some(version),
+                    Some(replaces),
+                    Some(steps),
+                    &moves[..],
+                    *moved_from_current,
+                ),
+                Action::Retired { steps } => (None, None, Some(steps), &[][..], 0),
             };
+            let migrations: Vec<serde_json::Value> = moves
+                .iter()
+                .map(
+                    |m| serde_json::json!({ "from": m.from, "to": m.to, "customers": m.customers }),
+                )
+                .collect();
             serde_json::json!({
                 "journey": name,
                 "action": action.kind(),
                 "version": version,
                 "replaces": replaces,
-                "customers_staying": steps.map_or(0, |s| s.values().sum::<u64>()),
+                "customers_staying": steps
+                    .map_or(0, |s| s.values().sum::<u64>())
+                    .saturating_sub(moved),
+                "migrations": migrations,
                 "customers_per_step": steps.cloned().unwrap_or_default(),
                 "summary": sentence(action),
             })
@@ -343,17 +567,67 @@ mod tests {
                     version: version.to_string(),
                     current: *current,
                     steps: steps.iter().map(|(s, n)| (s.to_string(), *n)).collect(),
+                    labels: steps
+                        .iter()
+                        .filter_map(|(s, n)| {
+                            let label = s.strip_prefix("step ")?.split(':').next()?;
+                            Some((label.to_string(), *n, Vec::new()))
+                        })
+                        .collect(),
                 })
                 .collect(),
         }
     }
 
+    fn planned_for(name: &str, version: &str, migrations: &[(&str, Option<&str>)]) -> Planned {
+        Planned {
+            name: name.to_string(),
+            version: version.to_string(),
+            migrations: migrations
+                .iter()
+                .map(|(from, to)| (from.to_string(), to.map(str::to_string)))
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn migrations_say_how_many_customers_move_and_how_many_stay() {
+        let folder = vec![planned_for(
+            "cart",
+            "ccc2",
+            &[("reminder", Some("first")), ("last_call", None)],
+        )];
+        let deployed = vec![running(
+            "cart",
+            &[
+                (
+                    "ccc1",
+                    true,
+                    &[("step reminder: wait 3 hours", 4), ("wait 1 day", 2)],
+                ),
+                ("ccc0", false, &[("step last_call: wait 1 day", 1)]),
+            ],
+        )];
+        let plan = plan(&folder, &deployed);
+        assert_eq!(
+            sentence(&plan[0].1),
+            "version ccc2 replaces ccc1: 4 customers at `reminder` move to `first`; 1 customer at `last_call` leaves the journey; 2 customers stay on ccc1 until they finish"
+        );
+        let document = json(&plan);
+        assert_eq!(document["journeys"][0]["customers_staying"], 2);
+        assert_eq!(document["journeys"][0]["migrations"][0]["customers"], 4);
+        assert_eq!(
+            document["journeys"][0]["migrations"][1]["to"],
+            serde_json::Value::Null
+        );
+    }
+
     #[test]
     fn every_kind_of_change_is_named() {
         let folder = vec![
-            ("a".to_string(), "aaaa".to_string()),
-            ("b".to_string(), "bbb2".to_string()),
-            ("n".to_string(), "nnnn".to_string()),
+            planned_for("a", "aaaa", &[]),
+            planned_for("b", "bbb2", &[]),
+            planned_for("n", "nnnn", &[]),
         ];
         let deployed = vec![
             running("a", &[("aaaa", true, &[])]),

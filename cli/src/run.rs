@@ -99,7 +99,7 @@ fn compile(
     let deployed = engine
         .library()
         .programs()
-        .map(|program| (**program).clone())
+        .map(|program| journey_compiler::check::migrations::RunningVersion::of(program))
         .collect();
     crate::compile::programs_for_deploy(&[folder.to_path_buf()], false, deployed)
 }

@@ -81,20 +81,20 @@ pub fn build_files(files: Vec<(String, String)>, loader: &dyn Loader) -> Built {
 }
 
 /// Builds the files for a deploy: as [`build_files`], and the `migrate` lines of each journey
-/// are checked against the versions of it in `deployed` (every version the runtime keeps,
-/// current or not), so a line that moves nobody or would lose data is reported.
+/// are checked against the versions of it that run (every version the runtime keeps, current
+/// or not), so a line that moves nobody or would lose data is reported.
 pub fn build_for_deploy(
     files: Vec<(String, String)>,
     loader: &dyn Loader,
-    deployed: &[&bytecode::Program],
+    running: &[check::migrations::RunningVersion],
 ) -> Built {
-    build(files, loader, Some(deployed))
+    build(files, loader, Some(running))
 }
 
 fn build(
     files: Vec<(String, String)>,
     loader: &dyn Loader,
-    deployed: Option<&[&bytecode::Program]>,
+    deployed: Option<&[check::migrations::RunningVersion]>,
 ) -> Built {
     let mut programs = Vec::new();
     let mut failures = Vec::new();
@@ -103,12 +103,11 @@ fn build(
             match bytecode::codegen::journey(program, sources, journey) {
                 Ok(compiled) => {
                     if let Some(deployed) = deployed {
-                        let new_hash = bytecode::format::hash(&compiled);
-                        let running: Vec<&bytecode::Program> = deployed
+                        let new_version = bytecode::format::hash(&compiled).short();
+                        let running: Vec<&check::migrations::RunningVersion> = deployed
                             .iter()
-                            .copied()
                             .filter(|old| old.journey == compiled.journey)
-                            .filter(|old| bytecode::format::hash(old) != new_hash)
+                            .filter(|old| old.version != new_version)
                             .collect();
                         diagnostics.extend(check::migrations::against_deployed(
                             journey, &compiled, &running,

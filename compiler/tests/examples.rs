@@ -119,7 +119,10 @@ fn every_journey_example_in_the_docs_checks_as_documented() {
             }
             let checked = match &running {
                 Some((_, programs)) => {
-                    let deployed: Vec<_> = programs.iter().collect();
+                    let deployed: Vec<_> = programs
+                        .iter()
+                        .map(journey_compiler::check::migrations::RunningVersion::of)
+                        .collect();
                     journey_compiler::build_for_deploy(
                         files,
                         &journey_compiler::NoImports,

@@ -31,7 +31,11 @@ fn corpus() {
                 "{} should build",
                 running.display()
             );
-            let deployed: Vec<_> = built.programs.iter().collect();
+            let deployed: Vec<_> = built
+                .programs
+                .iter()
+                .map(journey_compiler::check::migrations::RunningVersion::of)
+                .collect();
             journey_compiler::build_for_deploy(
                 vec![(name, text.clone())],
                 &journey_compiler::NoImports,

@@ -124,6 +124,28 @@ pub struct VersionView {
     pub current: bool,
     /// Customers at each step (by the step's first source line).
     pub customers_per_step: std::collections::BTreeMap<String, u64>,
+    /// The labelled steps (`step reminder: …`), which `migrate` lines of a new version name.
+    pub labels: Vec<LabelView>,
+}
+
+/// A labelled step of a version.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct LabelView {
+    /// The label.
+    pub name: String,
+    /// Customers standing there (waiting, or held at a send).
+    pub customers: u64,
+    /// The event data a customer there carries: `(name, event)` pairs.
+    pub carries: Vec<CarriedView>,
+}
+
+/// A value a customer carries at a step.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct CarriedView {
+    /// The name the journey gives it (`order`).
+    pub name: String,
+    /// The event it holds (`order_placed`).
+    pub event: String,
 }
 
 /// A message that could not be delivered for good.

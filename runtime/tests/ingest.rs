@@ -20,8 +20,8 @@ use axum::body::{Body, Bytes};
 use axum::http::{HeaderMap, Method, Request, StatusCode, header};
 use hmac::{Hmac, Mac};
 use journey_runtime::api::{
-    Accepted, Api, ApiError, CustomerView, DeadLetterView, DecisionView, InstanceView, JourneyView,
-    Submission, VersionView,
+    Accepted, Api, ApiError, CarriedView, CustomerView, DeadLetterView, DecisionView, InstanceView,
+    JourneyView, LabelView, Submission, VersionView,
 };
 use journey_runtime::ingest::{self, Config, ROUTES};
 use journey_runtime::vm::Library;
@@ -196,6 +196,14 @@ impl Api for Fake {
                 version: "abc123".to_string(),
                 current: true,
                 customers_per_step: BTreeMap::from([("wait 1 hour".to_string(), 3)]),
+                labels: vec![LabelView {
+                    name: "reminder".to_string(),
+                    customers: 3,
+                    carries: vec![CarriedView {
+                        name: "cart".to_string(),
+                        event: "cart_abandoned".to_string(),
+                    }],
+                }],
             }],
         }])
     }
@@ -930,6 +938,10 @@ async fn journeys_and_dead_letters_are_listed() {
         journeys["journeys"][0]["versions"][0]["customers_per_step"]["wait 1 hour"],
         3
     );
+    let label = &journeys["journeys"][0]["versions"][0]["labels"][0];
+    assert_eq!(label["name"], "reminder");
+    assert_eq!(label["customers"], 3);
+    assert_eq!(label["carries"][0]["event"], "cart_abandoned");
     let answer = send(
         &router,
         Method::GET,

@@ -79,6 +79,24 @@ impl Server {
         let _ = self.child.wait();
     }
 
+    /// Sends SIGHUP (compile the folder again and deploy) and waits until the log says `done`.
+    fn hangup_until(&self, done: &str) {
+        let _ = Command::new("kill")
+            .args(["-HUP", &self.child.id().to_string()])
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if self.log_text().contains(done) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!(
+            "after SIGHUP the log never said {done:?}:\n{}",
+            self.log_text()
+        );
+    }
+
     pub(super) fn terminate(mut self) -> (Option<i32>, String) {
         let _ = Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
@@ -362,6 +380,100 @@ fn customers_mid_journey_finish_on_their_version_after_a_deploy() {
             .emails()
             .iter()
             .any(|e| e.contains("Aggiornamento sul tuo ordine OLD1"))
+    );
+}
+
+/// Writes the shipped journeys to `folder`, the shipping-delay journey changed by `edit`.
+fn journeys_with_shipping_delay(folder: &Path, edit: impl Fn(&str) -> String) {
+    std::fs::create_dir_all(folder).unwrap();
+    for entry in std::fs::read_dir(journeys_dir()).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "journey") {
+            let mut text = std::fs::read_to_string(&path).unwrap();
+            if text.contains("journey shipping_delay ") {
+                text = edit(&text);
+            }
+            std::fs::write(folder.join(path.file_name().unwrap()), text).unwrap();
+        }
+    }
+}
+
+const SHIPMENT_WAIT: &str =
+    "  wait for order_shipped where it.order_id == order.order_id up to 3 days {";
+
+#[test]
+fn a_deploy_with_a_migration_moves_the_waiting_customers_to_the_new_version() {
+    let dir = temp_dir("run-migrate");
+    let data = dir.join("data");
+    let folder = dir.join("journeys");
+    // Version 1 labels the wait for the shipment.
+    journeys_with_shipping_delay(&folder, |text| {
+        text.replace(
+            SHIPMENT_WAIT,
+            &format!("  step awaiting_shipment:\n{SHIPMENT_WAIT}"),
+        )
+    });
+    // Two virtual hours per second: the three-day wait would last 36 seconds.
+    let server = Server::start(&data, &folder, 7200);
+    http(server.port, "PUT", "/v1/customers/giulia", Some(GIULIA)).unwrap();
+    let event = format!(
+        r#"{{"event":"order_placed","customer":"giulia","id":"o1","data":{}}}"#,
+        order("MIG1")
+    );
+    assert_eq!(
+        http(server.port, "POST", "/v1/events", Some(&event))
+            .unwrap()
+            .0,
+        200
+    );
+    // Version 2 waits two hours only, with a new subject, and moves the customers waiting.
+    journeys_with_shipping_delay(&folder, |text| {
+        text.replace(
+            SHIPMENT_WAIT,
+            &format!(
+                "  migrate {{\n    awaiting_shipment -> awaiting_shipment\n  }}\n  step awaiting_shipment:\n{}",
+                SHIPMENT_WAIT.replace("up to 3 days", "up to 2 hours")
+            ),
+        )
+        .replace(
+            "subject \"Il tuo ordine {{ order.order_id }} è in ritardo: ci dispiace\"",
+            "subject \"Aggiornamento sul tuo ordine {{ order.order_id }}\"",
+        )
+    });
+    // `journey plan` says what the deploy will do before it is done.
+    let plan = super::journey(&[
+        "plan",
+        folder.to_str().unwrap(),
+        "--url",
+        &format!("http://127.0.0.1:{}", server.port),
+    ]);
+    assert_eq!(plan.status.code(), Some(0), "{}", super::stderr(&plan));
+    assert!(
+        super::stdout(&plan).contains(
+            "1 customer at `awaiting_shipment` moves to `awaiting_shipment`; no customers stay on"
+        ),
+        "{}",
+        super::stdout(&plan)
+    );
+    server.hangup_until("migration done");
+    assert!(
+        server
+            .log_text()
+            .contains("customers at `awaiting_shipment` are migrated"),
+        "{}",
+        server.log_text()
+    );
+    // The wait starts again at the deploy: two virtual hours, one real second.
+    let notice = server.wait_for_email("Aggiornamento sul tuo ordine MIG1");
+    assert!(notice.contains("giulia@example.it"));
+    let (status, body) = http(server.port, "GET", "/v1/customers/giulia", None).unwrap();
+    assert_eq!(status, 200);
+    assert!(body.contains("moved from `awaiting_shipment`"), "{body}");
+    assert!(
+        !server
+            .emails()
+            .iter()
+            .any(|e| e.contains("MIG1 =C3=A8 in ritardo"))
     );
 }
 

@@ -122,8 +122,35 @@ pub fn listing(program: &Program, hash: Option<&str>) -> String {
             );
         }
     }
+    for migration in &program.migrations {
+        let to = match migration.to {
+            super::MigrationTarget::Exit => "exit".to_string(),
+            super::MigrationTarget::Step(idx) => program
+                .labels
+                .get(usize::from(idx))
+                .map_or_else(|| "?".to_string(), |l| format!("{} ({:04})", l.name, l.pc)),
+        };
+        let _ = writeln!(out, "  migrate    {} -> {to}", migration.from);
+    }
     let _ = writeln!(out, "\ncode");
     for (pc, instr) in program.code.iter().enumerate() {
+        for label in program.labels.iter().filter(|l| l.pc as usize == pc) {
+            let carries: Vec<String> = label
+                .known
+                .iter()
+                .map(|k| format!("{} ({})", k.name, k.event))
+                .collect();
+            let _ = writeln!(
+                out,
+                "        step {}:{}",
+                label.name,
+                if carries.is_empty() {
+                    String::new()
+                } else {
+                    format!("  carries {}", carries.join(", "))
+                }
+            );
+        }
         let _ = writeln!(out, "  {pc:04}  {}", p.instr(instr));
     }
     for template in &program.templates {

@@ -9,7 +9,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::bytecode::{KnownValue, Program};
+use crate::bytecode::{KnownValue, Program, StepLabel};
 use crate::diagnostics::{Diagnostic, migrations as wording};
 use crate::syntax::ast::{Ident, Journey, MigrationTarget, Step, StepKind, TriggerKind};
 
@@ -189,16 +189,40 @@ fn meet(a: Option<Known>, b: Option<Known>) -> Option<Known> {
     }
 }
 
+/// What a deploy needs to know about a version that is running: its journey, its version (the
+/// short content hash) and its labelled steps. The runtime has the programs; `journey plan`
+/// reads the same from the API.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RunningVersion {
+    /// The journey.
+    pub journey: String,
+    /// The first hex digits of its content hash, as logs and the API show them.
+    pub version: String,
+    /// Its labelled steps.
+    pub labels: Vec<StepLabel>,
+}
+
+impl RunningVersion {
+    /// The running version of a program.
+    pub fn of(program: &Program) -> RunningVersion {
+        RunningVersion {
+            journey: program.journey.clone(),
+            version: crate::bytecode::format::hash(program).short(),
+            labels: program.labels.clone(),
+        }
+    }
+}
+
 /// Checks the `migrate` lines of a journey about to be deployed against the versions of it
-/// that are running (`deployed`, the new version excluded).
+/// that are running (`running`: that journey's versions, the new one excluded).
 pub fn against_deployed(
     journey: &Journey,
     new: &Program,
-    deployed: &[&Program],
+    running: &[&RunningVersion],
 ) -> Vec<Diagnostic> {
     let mut diagnostics = Vec::new();
     for migration in &journey.migrations {
-        let sources: Vec<(&Program, &crate::bytecode::StepLabel)> = deployed
+        let sources: Vec<(&RunningVersion, &StepLabel)> = running
             .iter()
             .filter_map(|old| {
                 old.labels
@@ -208,17 +232,17 @@ pub fn against_deployed(
             })
             .collect();
         if sources.is_empty() {
-            let mut running: Vec<&str> = deployed
+            let mut names: Vec<&str> = running
                 .iter()
                 .flat_map(|old| old.labels.iter().map(|l| l.name.as_str()))
                 .collect();
-            running.sort_unstable();
-            running.dedup();
+            names.sort_unstable();
+            names.dedup();
             diagnostics.push(wording::from_nowhere(
                 &migration.from,
                 &journey.name.name,
-                deployed.len(),
-                running,
+                running.len(),
+                names,
             ));
             continue;
         }
@@ -238,7 +262,7 @@ pub fn against_deployed(
                 diagnostics.push(wording::loses_data(
                     migration,
                     to,
-                    &crate::bytecode::format::hash(old).short(),
+                    &old.version,
                     &lacking,
                     &source.known,
                 ));

@@ -7,7 +7,8 @@ use chrono::TimeZone;
 use journey_compiler::bytecode::Instr;
 
 use crate::api::{
-    ApiError, CustomerView, DeadLetterView, DecisionView, InstanceView, JourneyView, VersionView,
+    ApiError, CarriedView, CustomerView, DeadLetterView, DecisionView, InstanceView, JourneyView,
+    LabelView, VersionView,
 };
 use crate::store::Store;
 use crate::vm::{Library, Status};
@@ -151,9 +152,42 @@ fn step_of(instr: &Instr) -> Option<u32> {
     instr.step()
 }
 
+/// The labelled steps of a version, with the customers standing at each.
+fn labels(
+    library: &Library,
+    version: &[u8; 32],
+    standing: &BTreeMap<([u8; 32], String), u64>,
+) -> Vec<LabelView> {
+    library
+        .get(version)
+        .map(|program| {
+            program
+                .labels
+                .iter()
+                .map(|label| LabelView {
+                    name: label.name.clone(),
+                    customers: standing
+                        .get(&(*version, label.name.clone()))
+                        .copied()
+                        .unwrap_or(0),
+                    carries: label
+                        .known
+                        .iter()
+                        .map(|known| CarriedView {
+                            name: known.name.clone(),
+                            event: known.event.clone(),
+                        })
+                        .collect(),
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// Deployed journeys with customers per step (reads every customer: an operator's view).
 pub fn journeys(store: &Store, library: &Library) -> Result<Vec<JourneyView>, ApiError> {
     let mut counts: BTreeMap<String, BTreeMap<[u8; 32], BTreeMap<String, u64>>> = BTreeMap::new();
+    let mut standing: BTreeMap<([u8; 32], String), u64> = BTreeMap::new();
     let mut after: Option<String> = None;
     loop {
         let ids = store
@@ -165,6 +199,15 @@ pub fn journeys(store: &Store, library: &Library) -> Result<Vec<JourneyView>, Ap
             };
             for (journey, membership) in &state.journeys {
                 for instance in membership.instances.iter().filter(|i| i.is_active()) {
+                    let sleeping = matches!(instance.status, Status::Sleeping { .. });
+                    if let Some(at) = library
+                        .get(&instance.version)
+                        .and_then(|p| p.standing_label(instance.pc, sleeping))
+                    {
+                        *standing
+                            .entry((instance.version, at.name.clone()))
+                            .or_default() += 1;
+                    }
                     let label = library
                         .get(&instance.version)
                         .and_then(|p| {
@@ -197,6 +240,7 @@ pub fn journeys(store: &Store, library: &Library) -> Result<Vec<JourneyView>, Ap
                 .and_then(|v| v.get(&hash))
                 .cloned()
                 .unwrap_or_default(),
+            labels: labels(library, &hash, &standing),
         }];
         if let Some(by_version) = counts.get(&program.journey) {
             for (version, steps) in by_version {
@@ -205,6 +249,7 @@ pub fn journeys(store: &Store, library: &Library) -> Result<Vec<JourneyView>, Ap
                         version: short(version),
                         current: false,
                         customers_per_step: steps.clone(),
+                        labels: labels(library, version, &standing),
                     });
                 }
             }

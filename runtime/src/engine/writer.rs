@@ -132,8 +132,9 @@ pub struct Writer {
     schedules: HashMap<String, i64>,
     /// A schedule firing in progress: journey, the time it fired for, the last customer asked.
     schedule_cursor: Option<(String, i64, Option<String>)>,
-    /// Migrations in progress after a deploy: journey, the last customer looked at.
-    migrations: std::collections::VecDeque<(String, Option<String>)>,
+    /// Migrations in progress after a deploy: journey, the last customer looked at, customers
+    /// on older versions so far.
+    migrations: std::collections::VecDeque<(String, Option<String>, u64)>,
 }
 
 /// One round's changes before they are committed.
@@ -306,13 +307,17 @@ impl Writer {
                 .counter(&format!("migrated/{}", program.journey))
                 .unwrap_or(0);
             if done != version_mark(&hash)
-                && !self.migrations.iter().any(|(j, _)| *j == program.journey)
+                && !self
+                    .migrations
+                    .iter()
+                    .any(|(j, _, _)| *j == program.journey)
             {
                 tracing::info!(
                     journey = program.journey,
                     "migrating customers of older versions (`migrate` lines)"
                 );
-                self.migrations.push_back((program.journey.clone(), None));
+                self.migrations
+                    .push_back((program.journey.clone(), None, 0));
             }
         }
     }
@@ -673,7 +678,7 @@ impl Writer {
         library: &Library,
         now: i64,
     ) -> Result<(), ApiError> {
-        let Some((journey, after)) = self.migrations.front().cloned() else {
+        let Some((journey, after, mut looked_at)) = self.migrations.front().cloned() else {
             return Ok(());
         };
         let Some((hash, _)) = library.current(&journey) else {
@@ -701,6 +706,7 @@ impl Writer {
                 })
             });
             if on_older_version {
+                looked_at += 1;
                 self.step(
                     round,
                     library,
@@ -717,9 +723,13 @@ impl Writer {
             round
                 .batch
                 .counter(&format!("migrated/{journey}"), version_mark(&hash));
-            tracing::info!(journey, "migration done");
+            tracing::info!(
+                journey,
+                "migration done: {looked_at} customer(s) on older versions checked against the `migrate` lines (the decision log says who moved)"
+            );
         } else if let Some(front) = self.migrations.front_mut() {
             front.1 = ids.last().cloned();
+            front.2 = looked_at;
         }
         Ok(())
     }

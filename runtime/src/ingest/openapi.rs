@@ -503,13 +503,33 @@ fn fixed_schemas(max_batch: usize) -> Map<String, Value> {
         },
         "Version": {
             "type": "object",
-            "required": ["version", "current", "customers_per_step"],
+            "required": ["version", "current", "customers_per_step", "labels"],
             "properties": {
                 "version": { "type": "string" },
                 "current": { "type": "boolean" },
                 "customers_per_step": {
                     "type": "object",
                     "additionalProperties": { "type": "integer", "minimum": 0 }
+                },
+                "labels": { "type": "array", "items": schema_ref("Label") }
+            }
+        },
+        "Label": {
+            "type": "object",
+            "required": ["name", "customers", "carries"],
+            "properties": {
+                "name": { "type": "string" },
+                "customers": { "type": "integer", "minimum": 0 },
+                "carries": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "required": ["name", "event"],
+                        "properties": {
+                            "name": { "type": "string" },
+                            "event": { "type": "string" }
+                        }
+                    }
                 }
             }
         },
