@@ -475,6 +475,16 @@ fn a_deploy_with_a_migration_moves_the_waiting_customers_to_the_new_version() {
             .iter()
             .any(|e| e.contains("MIG1 =C3=A8 in ritardo"))
     );
+    // The store remembers the migration is done: a restart on the same version does not sweep
+    // the customers again.
+    let (code, _) = server.terminate();
+    assert_eq!(code, Some(0));
+    let server = Server::start(&data, &folder, 7200);
+    assert!(
+        !server.log_text().contains("migrating customers"),
+        "{}",
+        server.log_text()
+    );
 }
 
 #[test]
