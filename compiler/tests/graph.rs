@@ -223,6 +223,31 @@ journey j {{
 }
 
 #[test]
+fn a_labelled_step_shows_its_label_above_what_it_does() {
+    let graph = draw(&format!(
+        r#"
+journey j {{
+  when subscribed
+  once
+  step first_wait: wait 3 hours
+  step welcome: send email hello
+}}
+{TEMPLATES}"#
+    ));
+    let wait = find(&graph, "step first_wait:");
+    assert_eq!(
+        graph.node(wait).unwrap().label,
+        "step first_wait:\nwait 3 hours"
+    );
+    assert_eq!(kind(&graph, wait), NodeKind::Wait);
+    let send = next(&graph, wait);
+    assert_eq!(
+        graph.node(send).unwrap().label,
+        "step welcome:\nsend email hello\n(marketing)"
+    );
+}
+
+#[test]
 fn wait_for_up_to_has_an_event_edge_and_a_timeout_edge_into_its_block() {
     let graph = draw(&format!(
         r#"

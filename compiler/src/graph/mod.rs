@@ -364,6 +364,16 @@ impl Builder<'_> {
     }
 
     fn step(&mut self, step: &ast::Step, incoming: Ends) -> Ends {
+        let first = self.nodes.len();
+        let ends = self.step_nodes(step, incoming);
+        // A labelled step shows its label above what it does.
+        if let (Some(label), Some(node)) = (&step.label, self.nodes.get_mut(first)) {
+            node.label = format!("step {}:\n{}", label.name, node.label);
+        }
+        ends
+    }
+
+    fn step_nodes(&mut self, step: &ast::Step, incoming: Ends) -> Ends {
         match &step.kind {
             StepKind::Send {
                 channel,
