@@ -1,6 +1,7 @@
 //! Journey files on disk -> compiled programs, for the commands that run them (`simulate`,
-//! `test`). Problems are printed to stderr as `journey check` prints them; errors stop the
-//! command with exit code 1.
+//! `test`, `run`, `plan`). Problems are rendered as `journey check` renders them: printed to
+//! stderr by [`programs`], or returned as text by [`compile`] (for deploys, whose report goes to
+//! the log or to the API's caller); errors stop the command with exit code 1.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -9,12 +10,12 @@ use journey_compiler::bytecode::Program;
 use journey_compiler::check::migrations::RunningVersion;
 use journey_compiler::diagnostics::{Severity, render};
 
-use crate::check::{on_big_stack, read_sources, usage_error};
+use crate::check::{on_big_stack, read_sources};
 use crate::files::DiskLoader;
 
 /// Reads, checks and compiles the journeys under `paths`; prints diagnostics to stderr.
 pub fn programs(paths: &[PathBuf], color: bool) -> Result<Vec<Program>, ExitCode> {
-    build(paths, color, None)
+    printed(compile(paths, color, None))
 }
 
 /// As [`programs`], for a deploy over the versions that run: `migrate` lines are checked
@@ -24,42 +25,81 @@ pub fn programs_for_deploy(
     color: bool,
     running: Vec<RunningVersion>,
 ) -> Result<Vec<Program>, ExitCode> {
-    build(paths, color, Some(running))
+    printed(compile(paths, color, Some(running)))
 }
 
-fn build(
+/// A compilation: the programs and the report of its warnings (empty when clean).
+pub struct Compiled {
+    /// One program per journey.
+    pub programs: Vec<Program>,
+    /// The rendered warnings, if any.
+    pub warnings: String,
+}
+
+/// Why a compilation produced no programs: the text to show and the exit code it means.
+pub struct Refused {
+    /// The rendered report (diagnostics and a closing line).
+    pub report: String,
+    /// 1 for errors in the journeys, 2 for files that cannot be read.
+    pub code: u8,
+}
+
+/// Compiles the journeys under `paths` for a deploy over `running` (checked against it when
+/// given); the report is text, for a log or an API answer, or stderr.
+pub fn compile(
     paths: &[PathBuf],
     color: bool,
     running: Option<Vec<RunningVersion>>,
-) -> Result<Vec<Program>, ExitCode> {
-    let sources = read_sources(paths).map_err(|message| usage_error(&message))?;
+) -> Result<Compiled, Refused> {
+    let usage = |message: String| Refused {
+        report: format!("error: {message}\n"),
+        code: 2,
+    };
+    let sources = read_sources(paths).map_err(usage)?;
     let built = on_big_stack(move || match &running {
         Some(running) => journey_compiler::build_for_deploy(sources, &DiskLoader, running),
         None => journey_compiler::build_files(sources, &DiskLoader),
     })
-    .map_err(|message| usage_error(&message))?;
-    if !built.checked.diagnostics.is_empty() {
-        eprint!(
-            "{}",
-            render::terminal::render(&built.checked.diagnostics, &built.checked.sources, color)
-        );
-    }
+    .map_err(usage)?;
+    let mut report = if built.checked.diagnostics.is_empty() {
+        String::new()
+    } else {
+        render::terminal::render(&built.checked.diagnostics, &built.checked.sources, color)
+    };
     let errors = built.checked.count(Severity::Error);
     if errors > 0 {
-        eprintln!(
-            "error: the journeys have {errors} error{}; fix them first (`journey check` lists them)",
+        report.push_str(&format!(
+            "error: the journeys have {errors} error{}; fix them first (`journey check` lists them)\n",
             if errors == 1 { "" } else { "s" }
-        );
-        return Err(ExitCode::from(1));
+        ));
+        return Err(Refused { report, code: 1 });
     }
     let internal = crate::build::internal_errors(&built);
     if !internal.is_empty() {
         for line in internal {
-            eprintln!("{line}");
+            report.push_str(&line);
+            report.push('\n');
         }
-        return Err(ExitCode::from(1));
+        return Err(Refused { report, code: 1 });
     }
-    Ok(built.programs)
+    Ok(Compiled {
+        programs: built.programs,
+        warnings: report,
+    })
+}
+
+/// Prints a compilation's report to stderr; the programs, or the exit code.
+fn printed(compiled: Result<Compiled, Refused>) -> Result<Vec<Program>, ExitCode> {
+    match compiled {
+        Ok(compiled) => {
+            eprint!("{}", compiled.warnings);
+            Ok(compiled.programs)
+        }
+        Err(refused) => {
+            eprint!("{}", refused.report);
+            Err(ExitCode::from(refused.code))
+        }
+    }
 }
 
 /// Writes `text` to stdout; a closed or failing stdout is exit code 2.

@@ -4,6 +4,7 @@
 mod build;
 mod check;
 mod compile;
+mod deploy;
 mod disasm;
 mod event;
 mod explain;
@@ -49,6 +50,8 @@ enum Command {
     Event(event::Command),
     /// Show what deploying the journey folder would change in the running deployment.
     Plan(plan::Args),
+    /// Make a running `journey run` compile its journey folder again and deploy it.
+    Deploy(deploy::Args),
     /// Read the data folder of a stopped `journey run`: journeys, customers, timers, outbox.
     Inspect(inspect::Args),
     /// Run journeys over a scenario on a virtual clock and print what each customer receives.
@@ -102,6 +105,7 @@ fn main() -> ExitCode {
         Command::Run(args) => run::run(&args),
         Command::Event(command) => event::run(&command),
         Command::Plan(args) => plan::run(&args),
+        Command::Deploy(args) => deploy::run(&args),
         Command::Inspect(args) => inspect::run(&args),
         Command::Simulate(args) => simulate::run(&args),
         Command::Test(args) => test::run(&args),

@@ -90,18 +90,43 @@ fn init_logs(level: &str) {
         .try_init();
 }
 
-/// Compiles the folder for a deploy over what the engine runs (`migrate` lines checked against
-/// every version it keeps).
-fn compile(
-    folder: &std::path::Path,
-    engine: &Engine,
-) -> Result<Vec<journey_compiler::bytecode::Program>, ExitCode> {
-    let deployed = engine
-        .library()
-        .programs()
-        .map(|program| journey_compiler::check::migrations::RunningVersion::of(program))
-        .collect();
-    crate::compile::programs_for_deploy(&[folder.to_path_buf()], false, deployed)
+/// The engine's source of programs: the journey folder, compiled for a deploy over every version
+/// the engine keeps (`migrate` lines checked against them).
+fn source(folder: PathBuf) -> journey_runtime::engine::Source {
+    Arc::new(move |library: &journey_runtime::vm::Library| {
+        let running = library
+            .programs()
+            .map(|program| journey_compiler::check::migrations::RunningVersion::of(program))
+            .collect();
+        crate::compile::compile(std::slice::from_ref(&folder), false, Some(running))
+            .map(|compiled| (compiled.programs, compiled.warnings))
+            .map_err(|refused| refused.report)
+    })
+}
+
+/// Deploys the folder (at start, on `SIGHUP`); says what happened in the log. Returns whether
+/// the folder deployed.
+async fn deploy(engine: &Engine) -> bool {
+    match engine.deploy_folder().await {
+        Ok(view) => {
+            if !view.warnings.is_empty() {
+                eprint!("{}", view.warnings);
+            }
+            for line in view.deployed {
+                tracing::info!("deploy: {line}");
+            }
+            true
+        }
+        Err(journey_runtime::api::ApiError::Unprocessable(report)) => {
+            eprint!("{report}");
+            tracing::error!("the journeys do not compile; the versions running stay");
+            false
+        }
+        Err(error) => {
+            tracing::error!("deploy failed: {error}");
+            false
+        }
+    }
 }
 
 async fn serve(config: Config) -> ExitCode {
@@ -135,27 +160,10 @@ async fn serve(config: Config) -> ExitCode {
         Err(error) => return usage_error(&error.message),
     };
     // Deploy the folder; without a running version, a folder that does not compile stops here.
-    match compile(&journeys, &engine) {
-        Ok(programs) => match engine.deploy(programs).await {
-            Ok(lines) => {
-                for line in lines {
-                    tracing::info!("deploy: {line}");
-                }
-            }
-            Err(error) => {
-                engine.shutdown();
-                return usage_error(&format!("cannot deploy: {error}"));
-            }
-        },
-        Err(code) => {
-            if engine.library().current_programs().next().is_none() {
-                engine.shutdown();
-                return code;
-            }
-            tracing::error!(
-                "the journeys do not compile; the versions deployed before keep running"
-            );
-        }
+    engine.set_source(source(journeys.clone()));
+    if !deploy(&engine).await && engine.library().current_programs().next().is_none() {
+        engine.shutdown();
+        return ExitCode::from(1);
     }
     let deliverer = match journey_runtime::delivery::Deliverer::new(&config.delivery, &data).await {
         Ok(deliverer) => Arc::new(deliverer),
@@ -227,13 +235,7 @@ async fn wait_for_signals(engine: &Engine, journeys: &std::path::Path) {
             _ = int.recv() => return,
             _ = hup.recv() => {
                 tracing::info!("SIGHUP: compiling {} again", journeys.display());
-                match compile(journeys, engine) {
-                    Ok(programs) => match engine.deploy(programs).await {
-                        Ok(lines) => lines.iter().for_each(|line| tracing::info!("deploy: {line}")),
-                        Err(error) => tracing::error!("deploy failed: {error}"),
-                    },
-                    Err(_) => tracing::error!("the journeys do not compile; the running versions stay"),
-                }
+                deploy(engine).await;
             }
         }
     }

@@ -167,6 +167,17 @@ pub struct DeadLetterView {
     pub at: String,
 }
 
+/// What a deploy did, for `POST /v1/deploy`.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct DeployView {
+    /// One line per journey: new, changed (and what happens to its customers), unchanged,
+    /// retired.
+    pub deployed: Vec<String>,
+    /// The compiler's warnings about the folder (a `migrate` line that moves nobody…), as
+    /// `journey check` prints them; empty when there are none.
+    pub warnings: String,
+}
+
 /// The engine as the ingest sees it. Every method resolves once its effect is durable.
 pub trait Api: Send + Sync + 'static {
     /// The deployed programs (their schemas validate events and profiles).
@@ -209,6 +220,11 @@ pub trait Api: Send + Sync + 'static {
 
     /// Messages given up on.
     fn dead_letters(&self) -> impl Future<Output = Result<Vec<DeadLetterView>, ApiError>> + Send;
+
+    /// Compiles the journey folder `journey run` serves and deploys it (as `SIGHUP` does);
+    /// resolves to what changed. A folder that does not compile is refused (`Unprocessable`,
+    /// with the compiler's report) and the running versions stay.
+    fn deploy_folder(&self) -> impl Future<Output = Result<DeployView, ApiError>> + Send;
 
     /// Metrics in the Prometheus text format.
     fn metrics(&self) -> String;

@@ -20,8 +20,8 @@ use axum::body::{Body, Bytes};
 use axum::http::{HeaderMap, Method, Request, StatusCode, header};
 use hmac::{Hmac, Mac};
 use journey_runtime::api::{
-    Accepted, Api, ApiError, CarriedView, CustomerView, DeadLetterView, DecisionView, InstanceView,
-    JourneyView, LabelView, Submission, VersionView,
+    Accepted, Api, ApiError, CarriedView, CustomerView, DeadLetterView, DecisionView, DeployView,
+    InstanceView, JourneyView, LabelView, Submission, VersionView,
 };
 use journey_runtime::ingest::{self, Config, ROUTES};
 use journey_runtime::vm::Library;
@@ -99,6 +99,7 @@ enum Call {
     Unsubscribe(String, String),
     Journeys,
     DeadLetters,
+    Deploy,
 }
 
 /// An engine that records calls, remembers idempotency keys, and fails when told to.
@@ -206,6 +207,14 @@ impl Api for Fake {
                 }],
             }],
         }])
+    }
+
+    async fn deploy_folder(&self) -> Result<DeployView, ApiError> {
+        self.record(Call::Deploy)?;
+        Ok(DeployView {
+            deployed: vec!["abandoned_cart: unchanged, version abc123".to_string()],
+            warnings: String::new(),
+        })
     }
 
     async fn dead_letters(&self) -> Result<Vec<DeadLetterView>, ApiError> {
@@ -956,6 +965,48 @@ async fn journeys_and_dead_letters_are_listed() {
         "550 no such user"
     );
     assert_eq!(fake.calls(), [Call::Journeys, Call::DeadLetters]);
+}
+
+#[tokio::test]
+async fn deploy_compiles_the_folder_and_says_what_changed_or_why_not() {
+    let (fake, router) = setup(&config());
+    let answer = send(&router, Method::POST, "/v1/deploy", &[], Body::empty()).await;
+    assert_eq!(answer.status, StatusCode::UNAUTHORIZED);
+    assert!(fake.calls().is_empty());
+    let answer = send(
+        &router,
+        Method::POST,
+        "/v1/deploy",
+        &[BEARER],
+        Body::empty(),
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::OK);
+    assert_eq!(
+        answer.json()["deployed"][0],
+        "abandoned_cart: unchanged, version abc123"
+    );
+    assert_eq!(fake.calls(), [Call::Deploy]);
+    // A folder that does not compile: 422 with the compiler's report.
+    *fake.fail.lock().unwrap() = Some(ApiError::Unprocessable(
+        "the journeys do not compile; the versions running stay:\n[J0102] Error: …".to_string(),
+    ));
+    let answer = send(
+        &router,
+        Method::POST,
+        "/v1/deploy",
+        &[BEARER],
+        Body::empty(),
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(answer.json()["error"]["code"], "unprocessable");
+    assert!(
+        answer.json()["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("[J0102]")
+    );
 }
 
 #[tokio::test]

@@ -488,6 +488,55 @@ fn a_deploy_with_a_migration_moves_the_waiting_customers_to_the_new_version() {
 }
 
 #[test]
+fn journey_deploy_refuses_a_broken_folder_and_deploys_a_fixed_one() {
+    let dir = temp_dir("run-deploy");
+    let data = dir.join("data");
+    let folder = dir.join("journeys");
+    journeys_with_shipping_delay(&folder, str::to_string);
+    let server = Server::start(&data, &folder, 1);
+    let url = format!("http://127.0.0.1:{}", server.port);
+    // A typo in the event name: refused with the compiler's report, the running version stays.
+    journeys_with_shipping_delay(&folder, |text| {
+        text.replace("wait for order_shipped", "wait for order_shiped")
+    });
+    let refused = super::journey(&["deploy", "--url", &url]);
+    assert_eq!(
+        refused.status.code(),
+        Some(1),
+        "{}",
+        super::stderr(&refused)
+    );
+    let report = super::stderr(&refused);
+    assert!(
+        report.contains("[J0101]") && report.contains("order_shiped"),
+        "{report}"
+    );
+    assert!(report.contains("not deployed"), "{report}");
+    assert_eq!(http(server.port, "GET", "/healthz", None).unwrap().0, 200);
+    // Fixed, with a new subject: deployed as a new version.
+    journeys_with_shipping_delay(&folder, |text| {
+        text.replace(
+            "subject \"Il tuo ordine {{ order.order_id }} è in ritardo: ci dispiace\"",
+            "subject \"Aggiornamento sul tuo ordine {{ order.order_id }}\"",
+        )
+    });
+    let deployed = super::journey(&["deploy", "--url", &url]);
+    assert_eq!(
+        deployed.status.code(),
+        Some(0),
+        "{}",
+        super::stderr(&deployed)
+    );
+    let lines = super::stdout(&deployed);
+    assert!(lines.contains("shipping_delay: version"), "{lines}");
+    assert!(lines.contains("abandoned_cart: unchanged"), "{lines}");
+    // A server that cannot be reached is a usage error.
+    drop(server);
+    let unreachable = super::journey(&["deploy", "--url", &url]);
+    assert_eq!(unreachable.status.code(), Some(2));
+}
+
+#[test]
 fn erasure_removes_the_customer_and_their_pending_messages() {
     let dir = temp_dir("run-erase");
     let server = Server::start(&dir.join("data"), &journeys_dir(), 1);

@@ -26,13 +26,24 @@ pub use clock::{Clock, Fast, SystemClock};
 use metrics::Metrics;
 pub use writer::{DeliveryReport, Request, Shared, Writer};
 
-use crate::api::{Accepted, Api, ApiError, CustomerView, DeadLetterView, JourneyView, Submission};
+use crate::api::{
+    Accepted, Api, ApiError, CustomerView, DeadLetterView, DeployView, JourneyView, Submission,
+};
 use crate::store::Store;
 use crate::vm::{Environment, Library};
+
+/// What a deploy's source gives: the programs and the compiler's warnings as text.
+pub type Compiled = (Vec<journey_compiler::bytecode::Program>, String);
+
+/// Where a deploy's programs come from: compiles the journey folder for a deploy over the
+/// versions of the library it is given; an error is the compiler's report, as text.
+pub type Source = Arc<dyn Fn(&Library) -> Result<Compiled, String> + Send + Sync>;
 
 /// The running engine's handle (cheap to clone).
 #[derive(Clone)]
 pub struct Engine {
+    /// The journey folder's compiler, once `journey run` has set it.
+    source: Arc<Mutex<Option<Source>>>,
     requests: Sender<Request>,
     store: Store,
     shared: Arc<Shared>,
@@ -99,6 +110,7 @@ impl Engine {
                 crate::store::Error::new(format!("cannot start the writer thread: {e}"))
             })?;
         Ok(Engine {
+            source: Arc::new(Mutex::new(None)),
             requests,
             store,
             shared,
@@ -148,6 +160,13 @@ impl Engine {
         programs: Vec<journey_compiler::bytecode::Program>,
     ) -> Result<Vec<String>, ApiError> {
         self.ask(|reply| Request::Deploy(programs, reply)).await
+    }
+
+    /// Sets where [`Api::deploy_folder`] (`POST /v1/deploy`, `SIGHUP`) takes its programs.
+    pub fn set_source(&self, source: Source) {
+        if let Ok(mut slot) = self.source.lock() {
+            *slot = Some(source);
+        }
     }
 
     /// Reports a delivery step of an outbox message; resolves once durable.
@@ -221,6 +240,31 @@ impl Api for Engine {
 
     async fn dead_letters(&self) -> Result<Vec<DeadLetterView>, ApiError> {
         views::dead_letters(&self.store)
+    }
+
+    async fn deploy_folder(&self) -> Result<DeployView, ApiError> {
+        let source = self
+            .source
+            .lock()
+            .ok()
+            .and_then(|slot| slot.clone())
+            .ok_or_else(|| {
+                ApiError::Unprocessable("this engine has no journey folder to deploy".to_string())
+            })?;
+        let library = self.library();
+        // Compiling takes a while: off the request threads.
+        let compiled = tokio::task::spawn_blocking(move || source(&library))
+            .await
+            .map_err(|e| ApiError::Internal(format!("the compiler stopped: {e}")))?;
+        match compiled {
+            Ok((programs, warnings)) => Ok(DeployView {
+                deployed: self.deploy(programs).await?,
+                warnings,
+            }),
+            Err(report) => Err(ApiError::Unprocessable(format!(
+                "the journeys do not compile; the versions running stay:\n{report}"
+            ))),
+        }
     }
 
     fn metrics(&self) -> String {

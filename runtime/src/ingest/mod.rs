@@ -39,12 +39,13 @@ pub const DEFAULT_SIGNATURE_HEADER: &str = "X-Journey-Signature";
 
 /// Every route of the router: method and path pattern (axum's `{name}` syntax, the same as
 /// OpenAPI's). `HEAD` is served for every `GET` route too.
-pub const ROUTES: [(&str, &str); 11] = [
+pub const ROUTES: [(&str, &str); 12] = [
     ("POST", "/v1/events"),
     ("GET", "/v1/customers/{id}"),
     ("PUT", "/v1/customers/{id}"),
     ("DELETE", "/v1/customers/{id}"),
     ("GET", "/v1/journeys"),
+    ("POST", "/v1/deploy"),
     ("GET", "/v1/dead-letters"),
     ("GET", "/v1/unsubscribe/{customer}/{token}"),
     ("POST", "/v1/unsubscribe/{customer}/{token}"),
@@ -187,6 +188,7 @@ pub fn router<A: Api>(api: Arc<A>, config: &Config) -> Router {
                 .delete(customers::delete::<A>),
         )
         .route("/v1/journeys", get(journeys::list::<A>))
+        .route("/v1/deploy", axum::routing::post(journeys::deploy::<A>))
         .route("/v1/dead-letters", get(dead_letters::list::<A>))
         .route("/metrics", get(metrics::get::<A>))
         .route_layer(from_fn_with_state(keys, auth::bearer));

@@ -245,6 +245,26 @@ fn paths(body_security: &Value) -> Value {
                 }), &["401", "500", "503"])
             }
         },
+        "/v1/deploy": {
+            "post": {
+                "operationId": "deploy",
+                "summary": "Compile the journey folder of the server and deploy it (as SIGHUP does)",
+                "description": "Changed journeys become new versions; customers mid-journey stay on theirs unless a `migrate` block moves them. A folder that does not compile is refused with the compiler's report (422) and the running versions stay. Any request body is ignored.",
+                "responses": answers(json!({
+                    "200": {
+                        "description": "Deployed: one line per journey saying what changed.",
+                        "content": json_content(json!({
+                            "type": "object",
+                            "required": ["deployed", "warnings"],
+                            "properties": {
+                                "deployed": { "type": "array", "items": { "type": "string" } },
+                                "warnings": { "type": "string", "description": "The compiler's warnings about the folder, as `journey check` prints them; empty when none." }
+                            }
+                        }))
+                    }
+                }), &["401", "422", "500", "503"])
+            }
+        },
         "/v1/dead-letters": {
             "get": {
                 "operationId": "listDeadLetters",
