@@ -132,10 +132,27 @@ pub struct Writer {
     schedules: HashMap<String, i64>,
     /// A schedule firing in progress: journey, the time it fired for, the last customer asked.
     schedule_cursor: Option<(String, i64, Option<String>)>,
+    /// A catch-up after downtime in progress, for its progress report.
+    catch_up: Option<CatchUp>,
     /// Migrations in progress after a deploy: journey, the last customer looked at, customers
     /// on older versions so far.
     migrations: std::collections::VecDeque<(String, Option<String>, u64)>,
 }
+
+/// Timers that were overdue when the writer started, and how their firing goes.
+struct CatchUp {
+    /// Overdue at start.
+    overdue: u64,
+    /// Fired since.
+    fired: u64,
+    /// When the catch-up began.
+    started: std::time::Instant,
+    /// When progress was last reported.
+    reported: std::time::Instant,
+}
+
+/// Seconds between two progress lines of a catch-up.
+const CATCH_UP_REPORT_SECONDS: u64 = 2;
 
 /// One round's changes before they are committed.
 struct Round<'a> {
@@ -279,8 +296,10 @@ impl Writer {
             on_outbox: Box::new(|| {}),
             schedules: HashMap::new(),
             schedule_cursor: None,
+            catch_up: None,
             migrations: std::collections::VecDeque::new(),
         };
+        writer.start_catch_up();
         writer.plan_schedules();
         writer.resume_migrations();
         Ok(writer)
@@ -292,6 +311,57 @@ impl Writer {
             .lock()
             .map(|l| Arc::clone(&l))
             .unwrap_or_default()
+    }
+
+    /// Counts the timers that fell due while the runtime was down; with more than a round's
+    /// worth, says so and reports progress while they fire.
+    fn start_catch_up(&mut self) {
+        let now = self.clock.now();
+        let overdue = self.store.count_due(now).unwrap_or(0);
+        if overdue > TIMERS_PER_ROUND as u64 {
+            let oldest = self.store.next_wake().ok().flatten().unwrap_or(now);
+            tracing::info!(
+                "catching up: {overdue} timers fell due while the runtime was down (the oldest {} s ago); firing them oldest first, {TIMERS_PER_ROUND} per round",
+                now.saturating_sub(oldest)
+            );
+            let started = std::time::Instant::now();
+            self.catch_up = Some(CatchUp {
+                overdue,
+                fired: 0,
+                started,
+                reported: started,
+            });
+        }
+    }
+
+    /// Counts `fired` timers toward the catch-up in progress; reports progress every few
+    /// seconds, and the end.
+    fn catch_up_progress(&mut self, fired: usize, done: bool, oldest_due_ago: Option<i64>) {
+        let Some(progress) = self.catch_up.as_mut() else {
+            return;
+        };
+        progress.fired += fired as u64;
+        if done {
+            tracing::info!(
+                "caught up: {} overdue timers fired in {:.1} s",
+                progress.fired,
+                progress.started.elapsed().as_secs_f64()
+            );
+            self.catch_up = None;
+        } else if progress.reported.elapsed().as_secs() >= CATCH_UP_REPORT_SECONDS {
+            progress.reported = std::time::Instant::now();
+            let elapsed = progress.started.elapsed().as_secs_f64().max(0.001);
+            let rate = progress.fired as f64 / elapsed;
+            let left = progress.overdue.saturating_sub(progress.fired);
+            tracing::info!(
+                "catching up: {} of {} overdue timers fired ({:.0}/s, about {:.0} s left; the oldest still due {} s ago)",
+                progress.fired,
+                progress.overdue,
+                rate,
+                left as f64 / rate.max(1.0),
+                oldest_due_ago.unwrap_or(0)
+            );
+        }
     }
 
     /// Queues the migration of every current version with `migrate` lines whose sweep over
@@ -557,7 +627,7 @@ impl Writer {
     }
 
     fn fire_timers(
-        &self,
+        &mut self,
         round: &mut Round<'_>,
         library: &Library,
         now: i64,
@@ -566,16 +636,8 @@ impl Writer {
             .store
             .due_timers(now, TIMERS_PER_ROUND)
             .map_err(|e| ApiError::Internal(e.message))?;
-        // A full round of overdue timers means catching up after downtime: say how far.
-        if due.len() == TIMERS_PER_ROUND
-            && let Some(oldest) = due.first()
-        {
-            tracing::info!(
-                "catching up: firing {} overdue timers, the oldest due {} s ago",
-                due.len(),
-                now.saturating_sub(oldest.at)
-            );
-        }
+        let oldest_due_ago = due.first().map(|oldest| now.saturating_sub(oldest.at));
+        self.catch_up_progress(due.len(), due.len() < TIMERS_PER_ROUND, oldest_due_ago);
         for timer in due {
             // Skip entries this round already replaced or removed.
             let current = round.timer_at(&timer.customer, &timer.timer)?;

@@ -1,0 +1,138 @@
+//! The durable engine without HTTP: the writer thread over a memory store, on a clock the test
+//! moves by hand. Here: a restart after downtime fires every timer that fell due meanwhile,
+//! oldest first, and says how the catch-up goes.
+
+#![allow(
+    clippy::panic,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing
+)] // test code: a failure should stop the test loudly
+
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use journey_runtime::api::{Api, Submission};
+use journey_runtime::engine::{Clock, Engine};
+use journey_runtime::store::{Memory, Store};
+use journey_runtime::vm::Event;
+
+/// A clock the test sets.
+struct Manual(AtomicI64);
+
+impl Clock for Manual {
+    fn now(&self) -> i64 {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+/// Collects the log lines of every thread.
+#[derive(Clone, Default)]
+struct Log(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Log {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+const JOURNEY: &str = r#"
+journey benvenuto "Benvenuto" {
+  when subscribed as signup
+  every time
+  wait 1 hour
+  send email grazie
+}
+
+template grazie: email transactional {
+  subject "Grazie"
+  layout none
+  body """
+    Ciao.
+    """
+}
+"#;
+
+const CUSTOMERS: usize = 5_000;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_downtime_every_overdue_timer_fires_and_the_catch_up_is_reported() {
+    let log = Log::default();
+    let writer = log.clone();
+    tracing::subscriber::set_global_default(
+        tracing_subscriber::fmt()
+            .with_ansi(false)
+            .with_writer(move || writer.clone())
+            .finish(),
+    )
+    .unwrap();
+    let built = journey_compiler::build_files(
+        vec![("benvenuto.journey".to_string(), JOURNEY.to_string())],
+        &journey_compiler::NoImports,
+    );
+    assert!(!built.programs.is_empty());
+    let store = Store::new(Arc::new(Memory::new()));
+    let start = 1_795_000_000;
+    let clock = Arc::new(Manual(AtomicI64::new(start)));
+    let env = journey_runtime::scenario::environment(None, None);
+
+    let engine = Engine::start(store.clone(), env.clone(), clock.clone()).unwrap();
+    engine.deploy(built.programs.clone()).await.unwrap();
+    for i in 0..CUSTOMERS {
+        let profile = serde_json::json!({ "email": format!("c{i}@example.it") });
+        engine
+            .upsert_profile(format!("c{i:05}"), profile.as_object().unwrap().clone())
+            .await
+            .unwrap();
+    }
+    for chunk in (0..CUSTOMERS).collect::<Vec<_>>().chunks(500) {
+        let events = chunk
+            .iter()
+            .map(|i| Submission {
+                customer: format!("c{i:05}"),
+                event: Event {
+                    id: format!("e{i}"),
+                    name: "subscribed".to_string(),
+                    at: start,
+                    data: serde_json::json!({}),
+                },
+                key: format!("e{i}"),
+            })
+            .collect();
+        engine.submit(events).await.unwrap();
+    }
+    engine.shutdown();
+    assert_eq!(store.count_due(start + 3600).unwrap(), CUSTOMERS as u64);
+    assert!(store.outbox(0, CUSTOMERS).unwrap().is_empty());
+
+    // Down for a day; then a restart.
+    clock.0.store(start + 86_400, Ordering::SeqCst);
+    let engine = Engine::start(store.clone(), env, clock.clone()).unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while store.outbox(0, CUSTOMERS + 1).unwrap().len() < CUSTOMERS {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "not every overdue timer fired"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    engine.shutdown();
+    assert_eq!(store.count_due(start + 86_400).unwrap(), 0);
+    assert_eq!(store.outbox(0, CUSTOMERS + 1).unwrap().len(), CUSTOMERS);
+    let text = String::from_utf8(log.0.lock().unwrap().clone()).unwrap();
+    assert!(
+        text.contains(&format!(
+            "catching up: {CUSTOMERS} timers fell due while the runtime was down (the oldest 82800 s ago)"
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("caught up: {CUSTOMERS} overdue timers fired in")),
+        "{text}"
+    );
+}
