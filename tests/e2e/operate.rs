@@ -8,7 +8,7 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use super::run::{GIULIA, Server, http, journeys_dir, order};
+use super::run::{GIULIA, Server, http, journeys_dir, place_order};
 use super::{FIXTURE, journey, stderr, stdout, temp_dir};
 
 const IN_USE: &str = "the data folder is in use by a running `journey run`; stop it or use the API (GET /v1/journeys)";
@@ -77,12 +77,7 @@ fn plan_and_inspect_tell_an_operator_what_runs_and_what_a_deploy_would_change() 
     let url = format!("http://127.0.0.1:{}", server.port);
     let (status, _) = http(server.port, "PUT", "/v1/customers/giulia", Some(GIULIA)).unwrap();
     assert_eq!(status, 204);
-    let body = format!(
-        r#"{{"event":"order_placed","customer":"giulia","id":"order-A1","data":{}}}"#,
-        order("A1")
-    );
-    let (status, answer) = http(server.port, "POST", "/v1/events", Some(&body)).unwrap();
-    assert_eq!(status, 200, "{answer}");
+    place_order(server.port, "giulia", "order-A1", "A1");
     // The confirmation was tried once and refused: it waits in the outbox.
     wait_for_decision(&server, "delivery_retry");
 

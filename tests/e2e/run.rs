@@ -185,6 +185,16 @@ pub(super) fn order(id: &str) -> String {
     )
 }
 
+/// Posts an `order_placed` event (id `event_id`) for a customer and expects it processed.
+pub(super) fn place_order(port: u16, customer: &str, event_id: &str, order_id: &str) {
+    let body = format!(
+        r#"{{"event":"order_placed","customer":"{customer}","id":"{event_id}","data":{}}}"#,
+        order(order_id)
+    );
+    let (status, answer) = http(port, "POST", "/v1/events", Some(&body)).unwrap();
+    assert_eq!(status, 200, "{answer}");
+}
+
 pub(super) fn journeys_dir() -> PathBuf {
     repo().join("journeys")
 }
@@ -341,16 +351,7 @@ fn customers_mid_journey_finish_on_their_version_after_a_deploy() {
         Some(&GIULIA.replace("giulia@", "marco@")),
     )
     .unwrap();
-    let old = format!(
-        r#"{{"event":"order_placed","customer":"giulia","id":"o1","data":{}}}"#,
-        order("OLD1")
-    );
-    assert_eq!(
-        http(server.port, "POST", "/v1/events", Some(&old))
-            .unwrap()
-            .0,
-        200
-    );
+    place_order(server.port, "giulia", "o1", "OLD1");
     let (code, _) = server.terminate();
     assert_eq!(code, Some(0));
     // Deploy a changed delay notice: giulia is waiting in the old version.
@@ -361,16 +362,7 @@ fn customers_mid_journey_finish_on_their_version_after_a_deploy() {
         "{}",
         server.log_text()
     );
-    let new = format!(
-        r#"{{"event":"order_placed","customer":"marco","id":"o2","data":{}}}"#,
-        order("NEW2")
-    );
-    assert_eq!(
-        http(server.port, "POST", "/v1/events", Some(&new))
-            .unwrap()
-            .0,
-        200
-    );
+    place_order(server.port, "marco", "o2", "NEW2");
     let old_notice = server.wait_for_email("OLD1 =C3=A8 in ritardo");
     assert!(old_notice.contains("giulia@example.it"));
     let new_notice = server.wait_for_email("Aggiornamento sul tuo ordine NEW2");
@@ -416,16 +408,7 @@ fn a_deploy_with_a_migration_moves_the_waiting_customers_to_the_new_version() {
     // Two virtual hours per second: the three-day wait would last 36 seconds.
     let server = Server::start(&data, &folder, 7200);
     http(server.port, "PUT", "/v1/customers/giulia", Some(GIULIA)).unwrap();
-    let event = format!(
-        r#"{{"event":"order_placed","customer":"giulia","id":"o1","data":{}}}"#,
-        order("MIG1")
-    );
-    assert_eq!(
-        http(server.port, "POST", "/v1/events", Some(&event))
-            .unwrap()
-            .0,
-        200
-    );
+    place_order(server.port, "giulia", "o1", "MIG1");
     // Version 2 waits two hours only, with a new subject, and moves the customers waiting.
     journeys_with_shipping_delay(&folder, |text| {
         text.replace(
@@ -541,16 +524,7 @@ fn erasure_removes_the_customer_and_their_pending_messages() {
     let dir = temp_dir("run-erase");
     let server = Server::start(&dir.join("data"), &journeys_dir(), 1);
     http(server.port, "PUT", "/v1/customers/giulia", Some(GIULIA)).unwrap();
-    let body = format!(
-        r#"{{"event":"order_placed","customer":"giulia","id":"o1","data":{}}}"#,
-        order("A1")
-    );
-    assert_eq!(
-        http(server.port, "POST", "/v1/events", Some(&body))
-            .unwrap()
-            .0,
-        200
-    );
+    place_order(server.port, "giulia", "o1", "A1");
     let (status, _) = http(server.port, "DELETE", "/v1/customers/giulia", None).unwrap();
     assert_eq!(status, 204);
     let (status, _) = http(server.port, "GET", "/v1/customers/giulia", None).unwrap();

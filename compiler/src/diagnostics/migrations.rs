@@ -1,7 +1,7 @@
 //! Wording of step-label and migration diagnostics (J0701–J0705): labels used twice, migration
 //! lines pointing nowhere, and lines that do not fit the versions running.
 
-use super::suggest::closest;
+use super::names::with_suggestion;
 use super::{Code, Diagnostic, Label};
 use crate::bytecode::KnownValue;
 use crate::source::Span;
@@ -39,19 +39,18 @@ pub fn unknown_label<'a>(
             to.name
         ))
     } else {
-        diagnostic.with_note(format!(
-            "the labelled steps are: {}",
-            names
-                .iter()
-                .map(|n| format!("`{n}`"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ))
+        diagnostic.with_note(format!("the labelled steps are: {}", quoted(&names)))
     };
-    match closest(&to.name, labels) {
-        Some(best) => diagnostic.with_fix(format!("did you mean `{best}`?"), to.span, best),
-        None => diagnostic,
-    }
+    with_suggestion(diagnostic, to, labels)
+}
+
+/// `` `a`, `b` ``.
+fn quoted(names: &[&str]) -> String {
+    names
+        .iter()
+        .map(|n| format!("`{n}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// One old step moved twice.
@@ -85,19 +84,11 @@ pub fn from_nowhere(
         (_, true) => diagnostic.with_note(format!(
             "the running versions of `{journey}` label none of their steps, so their customers stay on them"
         )),
-        (_, false) => diagnostic.with_note(format!(
-            "the running versions label: {}",
-            running
-                .iter()
-                .map(|n| format!("`{n}`"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        )),
+        (_, false) => {
+            diagnostic.with_note(format!("the running versions label: {}", quoted(&running)))
+        }
     };
-    match closest(&from.name, running) {
-        Some(best) => diagnostic.with_fix(format!("did you mean `{best}`?"), from.span, best),
-        None => diagnostic,
-    }
+    with_suggestion(diagnostic, from, running)
 }
 
 /// Customers at the old step lack values the new step may use.

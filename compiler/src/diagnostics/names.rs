@@ -8,7 +8,8 @@ use crate::check::scope::Missing;
 use crate::source::Span;
 use crate::syntax::ast::Ident;
 
-fn with_suggestion<'a>(
+/// Adds "did you mean" with a fix when a candidate is close to the name.
+pub(super) fn with_suggestion<'a>(
     diagnostic: Diagnostic,
     ident: &Ident,
     candidates: impl IntoIterator<Item = &'a str>,

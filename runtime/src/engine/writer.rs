@@ -667,6 +667,14 @@ impl Writer {
         Ok(())
     }
 
+    /// The next chunk of customer ids of a sweep (a schedule firing, a migration), after
+    /// `after`.
+    fn next_customers(&self, after: Option<&str>) -> Result<Vec<String>, ApiError> {
+        self.store
+            .customer_ids(after, SCHEDULE_CHUNK)
+            .map_err(|e| ApiError::Internal(e.message))
+    }
+
     fn fire_schedule(
         &mut self,
         round: &mut Round<'_>,
@@ -688,10 +696,7 @@ impl Writer {
         let Some((journey, fired_at, after)) = self.schedule_cursor.clone() else {
             return Ok(());
         };
-        let ids = self
-            .store
-            .customer_ids(after.as_deref(), SCHEDULE_CHUNK)
-            .map_err(|e| ApiError::Internal(e.message))?;
+        let ids = self.next_customers(after.as_deref())?;
         for id in &ids {
             self.step(
                 round,
@@ -747,10 +752,7 @@ impl Writer {
             self.migrations.pop_front();
             return Ok(());
         };
-        let ids = self
-            .store
-            .customer_ids(after.as_deref(), SCHEDULE_CHUNK)
-            .map_err(|e| ApiError::Internal(e.message))?;
+        let ids = self.next_customers(after.as_deref())?;
         for id in &ids {
             let stored = match round.states.get(id) {
                 Some(state) => Some(state.clone()),
