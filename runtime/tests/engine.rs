@@ -136,3 +136,65 @@ async fn after_downtime_every_overdue_timer_fires_and_the_catch_up_is_reported()
         "{text}"
     );
 }
+
+/// One event for customer `c1`, as the ingest submits it.
+fn subscribed(id: &str, at: i64) -> Submission {
+    Submission {
+        customer: "c1".to_string(),
+        event: Event {
+            id: id.to_string(),
+            name: "subscribed".to_string(),
+            at,
+            data: serde_json::json!({}),
+        },
+        key: id.to_string(),
+    }
+}
+
+#[test]
+fn an_event_after_an_erasure_in_the_same_round_starts_a_new_customer() {
+    use journey_runtime::engine::{Request, Shared, Writer};
+    use tokio::sync::oneshot;
+
+    let built = journey_compiler::build_files(
+        vec![("benvenuto.journey".to_string(), JOURNEY.to_string())],
+        &journey_compiler::NoImports,
+    );
+    let store = Store::new(Arc::new(Memory::new()));
+    let clock = Arc::new(Manual(AtomicI64::new(1_795_000_000)));
+    let shared = Arc::new(Shared {
+        library: Mutex::new(Arc::new(journey_runtime::vm::Library::new())),
+        metrics: Default::default(),
+    });
+    let mut writer = Writer::new(
+        store.clone(),
+        journey_runtime::scenario::environment(None, None),
+        clock,
+        shared,
+    )
+    .unwrap();
+    let (deployed, _) = oneshot::channel();
+    writer.round(vec![Request::Deploy(built.programs, deployed)]);
+    let (first, _) = oneshot::channel();
+    writer.round(vec![Request::Events(
+        vec![subscribed("e1", 1_795_000_000)],
+        first,
+    )]);
+    let before = store.customer("c1").unwrap().unwrap();
+    assert_eq!(before.journeys["benvenuto"].instances.len(), 1);
+    // Erased, and a new event for the same id, in one round.
+    let (erased, _) = oneshot::channel();
+    let (second, _) = oneshot::channel();
+    writer.round(vec![
+        Request::Erase("c1".to_string(), erased),
+        Request::Events(vec![subscribed("e2", 1_795_000_100)], second),
+    ]);
+    let after = store.customer("c1").unwrap().unwrap();
+    let membership = &after.journeys["benvenuto"];
+    assert_eq!(
+        membership.instances.len(),
+        1,
+        "the erased customer came back: {after:?}"
+    );
+    assert_eq!(membership.entries, 1);
+}

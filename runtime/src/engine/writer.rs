@@ -159,7 +159,10 @@ struct Round<'a> {
     store: &'a Store,
     batch: Batch,
     states: HashMap<String, CustomerState>,
-    dirty: Vec<String>,
+    /// Customers whose state this round changed (written at the commit).
+    dirty: std::collections::HashSet<String>,
+    /// Customers erased this round: a later step starts them afresh, not from the store.
+    erased: std::collections::HashSet<String>,
     timers: HashMap<(String, TimerId), Option<i64>>,
     replies: Vec<Reply>,
     outbox_added: bool,
@@ -172,15 +175,18 @@ struct Round<'a> {
 impl Round<'_> {
     fn state(&mut self, customer: &str) -> Result<&mut CustomerState, ApiError> {
         if !self.states.contains_key(customer) {
-            let state = self
-                .store
-                .customer(customer)
-                .map_err(|e| ApiError::Internal(e.message))?
-                .unwrap_or_else(|| CustomerState::new(customer));
+            let stored = if self.erased.contains(customer) {
+                None
+            } else {
+                self.store
+                    .customer(customer)
+                    .map_err(|e| ApiError::Internal(e.message))?
+            };
+            let state = stored.unwrap_or_else(|| CustomerState::new(customer));
             self.states.insert(customer.to_string(), state);
         }
-        if !self.dirty.iter().any(|d| d == customer) {
-            self.dirty.push(customer.to_string());
+        if !self.dirty.contains(customer) {
+            self.dirty.insert(customer.to_string());
         }
         self.states
             .get_mut(customer)
@@ -463,7 +469,8 @@ impl Writer {
             store: &store,
             batch: Batch::new(),
             states: HashMap::new(),
-            dirty: Vec::new(),
+            dirty: std::collections::HashSet::new(),
+            erased: std::collections::HashSet::new(),
             timers: HashMap::new(),
             replies: Vec::new(),
             outbox_added: false,
@@ -754,21 +761,23 @@ impl Writer {
         };
         let ids = self.next_customers(after.as_deref())?;
         for id in &ids {
-            let stored = match round.states.get(id) {
-                Some(state) => Some(state.clone()),
-                None => self
-                    .store
-                    .customer(id)
-                    .map_err(|e| ApiError::Internal(e.message))?,
-            };
-            let on_older_version = stored.is_some_and(|state| {
+            let on_older = |state: &CustomerState| {
                 state.journeys.get(&journey).is_some_and(|membership| {
                     membership
                         .instances
                         .iter()
                         .any(|i| i.is_active() && i.version != hash)
                 })
-            });
+            };
+            let on_older_version = match round.states.get(id) {
+                Some(state) => on_older(state),
+                None if round.erased.contains(id) => false,
+                None => self
+                    .store
+                    .customer(id)
+                    .map_err(|e| ApiError::Internal(e.message))?
+                    .is_some_and(|state| on_older(&state)),
+            };
             if on_older_version {
                 looked_at += 1;
                 self.step(
@@ -803,7 +812,8 @@ impl Writer {
         let existed = self.store.customer(customer).map_err(internal)?.is_some()
             || round.states.contains_key(customer);
         round.states.remove(customer);
-        round.dirty.retain(|d| d != customer);
+        round.dirty.remove(customer);
+        round.erased.insert(customer.to_string());
         round.batch.delete_customer(customer);
         for (timer, at) in self.store.customer_timers(customer).map_err(internal)? {
             round.batch.cancel_timer(customer, &timer, at);
