@@ -61,6 +61,20 @@ pub fn misspelled_keyword(code: Code, span: Span, word: &str, keyword: &str) -> 
     .with_fix(format!("did you mean `{keyword}`?"), span, keyword)
 }
 
+/// `reminder: wait 3 hours`: a step label without the `step` keyword.
+pub fn label_without_step(span: Span, word: &str) -> Diagnostic {
+    Diagnostic::new(
+        Code::Syntax,
+        format!("a step label is written `step {word}:`"),
+        Label::new(span, "a label starts with `step`"),
+    )
+    .with_fix(
+        "write `step` before the label",
+        span,
+        format!("step {word}"),
+    )
+}
+
 /// `=` where `==` was meant.
 pub fn single_equals(code: Code, span: Span) -> Diagnostic {
     Diagnostic::new(

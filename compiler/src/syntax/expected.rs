@@ -86,6 +86,16 @@ pub fn diagnostic(code: Code, ctx: Ctx, text: &str, error: &Error<Rule>) -> Diag
     if let Some(word) = found
         .as_deref()
         .filter(|w| w.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+        && text
+            .get(position + word.len()..)
+            .is_some_and(|rest| rest.starts_with(':'))
+        && expected.iter().any(|e| e.starts_with("a step such as"))
+    {
+        return wording::label_without_step(found_span, word);
+    }
+    if let Some(word) = found
+        .as_deref()
+        .filter(|w| w.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
     {
         let same_start = keywords
             .iter()
