@@ -463,3 +463,85 @@ fn hostile_nesting_is_refused_not_a_crash() {
         "{error:?}"
     );
 }
+
+// ------------------------------------------------------------------ labels and migrations
+
+#[test]
+fn labels_record_where_a_step_starts_and_what_a_customer_there_carries() {
+    let program = build_one(&journey_with(
+        "step first: wait 1 day\n  send email hello\n  step answer: wait for order_placed as order up to 3 days\n  step thanks: send email hello",
+    ));
+    let names: Vec<(&str, u32)> = program
+        .labels
+        .iter()
+        .map(|l| (l.name.as_str(), l.pc))
+        .collect();
+    assert_eq!(names, [("first", 0), ("answer", 2), ("thanks", 3)]);
+    let carried = |label: usize| -> Vec<String> {
+        program.labels[label]
+            .known
+            .iter()
+            .map(|k| format!("{} {}", k.name, k.event))
+            .collect()
+    };
+    assert_eq!(carried(0), ["signup subscribed"]);
+    assert_eq!(carried(1), ["signup subscribed"]);
+    // After a wait that may time out, `order` is not known on every path.
+    assert_eq!(carried(2), ["signup subscribed"]);
+}
+
+#[test]
+fn a_sleeping_customer_stands_in_the_wait_it_sleeps_in_not_at_the_next_step() {
+    let program = build_one(&journey_with(
+        "step first: wait 1 day\n  send email hello\n  wait for order_placed up to 3 days",
+    ));
+    // Asleep in `wait 1 day`: the next instruction is the send.
+    assert_eq!(program.standing_at(1, true), 0);
+    assert_eq!(
+        program.standing_text(1, true).as_deref(),
+        Some("step first: wait 1 day")
+    );
+    assert_eq!(
+        program.standing_label(1, true).map(|l| l.name.as_str()),
+        Some("first")
+    );
+    // Held at the send by quiet hours would look the same: it counts as still in the wait.
+    // Waiting for an event: at the `wait for` itself.
+    assert_eq!(
+        program.standing_text(2, false).as_deref(),
+        Some("wait for order_placed up to 3 days")
+    );
+    assert!(program.standing_label(2, false).is_none());
+}
+
+#[test]
+fn migrate_lines_point_at_labels_of_the_new_version() {
+    use journey_compiler::bytecode::MigrationTarget;
+    let program = build_one(&journey_with(
+        "migrate {\n    old_wait -> first\n    gone -> exit\n  }\n  wait 1 hour\n  step first: send email hello",
+    ));
+    assert_eq!(program.migrations.len(), 2);
+    assert_eq!(program.migrations[0].from, "old_wait");
+    assert_eq!(program.migrations[0].to, MigrationTarget::Step(0));
+    assert_eq!(program.labels[0].pc, 1);
+    assert_eq!(program.migrations[1].to, MigrationTarget::Exit);
+    let listing = journey_compiler::bytecode::disasm::listing(&program, None);
+    assert!(
+        listing.contains("migrate    old_wait -> first (0001)"),
+        "{listing}"
+    );
+    assert!(listing.contains("migrate    gone -> exit"), "{listing}");
+}
+
+#[test]
+fn a_value_a_wait_binds_on_every_path_is_carried_after_it() {
+    let program = build_one(&journey_with(
+        "wait for order_placed as order up to 3 days {\n    timeout => { exit }\n  }\n  step thanks: send email hello",
+    ));
+    let carried: Vec<String> = program.labels[0]
+        .known
+        .iter()
+        .map(|k| format!("{} {}", k.name, k.event))
+        .collect();
+    assert_eq!(carried, ["order order_placed", "signup subscribed"]);
+}

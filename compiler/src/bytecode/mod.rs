@@ -708,19 +708,36 @@ impl Program {
             .map_or("?", |info| info.label.as_str())
     }
 
-    /// The labelled step where a suspended customer stands. `pc` is the instance's next
+    /// The instruction where a suspended customer stands. `pc` is the instance's next
     /// instruction; `sleeping` says it sleeps on a timer rather than waits for events. A
     /// customer sleeping right after a `wait` is in that wait (a send held by quiet hours just
     /// after a wait counts as the wait); one sleeping elsewhere is held at the send at `pc`; one
     /// waiting for events is at the `wait for` at `pc`.
-    pub fn standing_label(&self, pc: Pc, sleeping: bool) -> Option<&StepLabel> {
+    pub fn standing_at(&self, pc: Pc, sleeping: bool) -> Pc {
         let after_wait = sleeping
             && pc
                 .checked_sub(1)
                 .and_then(|before| self.code.get(before as usize))
                 .is_some_and(|instr| matches!(instr, Instr::Wait { .. } | Instr::WaitUntil { .. }));
-        let at = if after_wait { pc - 1 } else { pc };
+        if after_wait { pc - 1 } else { pc }
+    }
+
+    /// The labelled step where a suspended customer stands (see [`Program::standing_at`]).
+    pub fn standing_label(&self, pc: Pc, sleeping: bool) -> Option<&StepLabel> {
+        let at = self.standing_at(pc, sleeping);
         self.labels.iter().find(|label| label.pc == at)
+    }
+
+    /// Where a suspended customer stands, for people: the step's line of source, after its
+    /// label if it has one (`step reminder: wait 3 hours`).
+    pub fn standing_text(&self, pc: Pc, sleeping: bool) -> Option<String> {
+        let at = self.standing_at(pc, sleeping);
+        let step = self.code.get(at as usize)?.step()?;
+        let text = self.step_label(step);
+        Some(match self.labels.iter().find(|label| label.pc == at) {
+            Some(label) => format!("step {}: {text}", label.name),
+            None => text.to_string(),
+        })
     }
 
     /// Whether the program reacts to an event with this name at all (trigger, wait, exit, goal).

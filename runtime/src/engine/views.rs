@@ -46,9 +46,15 @@ pub fn customer(
         for instance in &membership.instances {
             let program = library.get(&instance.version);
             let instr = program.and_then(|p| p.code.get(instance.pc as usize));
-            let step = match (program, instr) {
-                (Some(p), Some(instr)) => step_of(instr).map(|s| p.step_label(s).to_string()),
-                _ => None,
+            let step = match (program, instance.status) {
+                (Some(p), Status::Ended { .. }) => {
+                    instr.and_then(step_of).map(|s| p.step_label(s).to_string())
+                }
+                (Some(p), status) => p.standing_text(
+                    instance.pc,
+                    matches!(status, Status::Sleeping { .. }),
+                ),
+                (None, _) => None,
             }
             .unwrap_or_else(|| "(end)".to_string());
             let (status, wakes_at) = match instance.status {
@@ -210,10 +216,7 @@ pub fn journeys(store: &Store, library: &Library) -> Result<Vec<JourneyView>, Ap
                     }
                     let label = library
                         .get(&instance.version)
-                        .and_then(|p| {
-                            let instr = p.code.get(instance.pc as usize)?;
-                            Some(p.step_label(step_of(instr)?).to_string())
-                        })
+                        .and_then(|p| p.standing_text(instance.pc, sleeping))
                         .unwrap_or_else(|| "(end)".to_string());
                     *counts
                         .entry(journey.clone())
