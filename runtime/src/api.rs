@@ -122,7 +122,8 @@ pub struct VersionView {
     pub version: String,
     /// Whether new customers enter this version.
     pub current: bool,
-    /// Customers at each step (by the step's first source line).
+    /// Customers at each step where they stand (the step's first source line, after its label:
+    /// `step reminder: wait 3 hours`); a customer asleep in a wait counts at that wait.
     pub customers_per_step: std::collections::BTreeMap<String, u64>,
     /// The labelled steps (`step reminder: …`), which `migrate` lines of a new version name.
     pub labels: Vec<LabelView>,
