@@ -101,7 +101,7 @@ impl Engine {
             Arc::clone(&shared),
         )?;
         let ready = Arc::clone(&outbox_ready);
-        writer.on_outbox = Box::new(move || ready.notify_one());
+        writer.on_outbox = Arc::new(move || ready.notify_one());
         let (requests, receiver) = channel();
         let handle = std::thread::Builder::new()
             .name("journey-writer".to_string())

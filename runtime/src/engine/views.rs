@@ -50,10 +50,9 @@ pub fn customer(
                 (Some(p), Status::Ended { .. }) => {
                     instr.and_then(step_of).map(|s| p.step_label(s).to_string())
                 }
-                (Some(p), status) => p.standing_text(
-                    instance.pc,
-                    matches!(status, Status::Sleeping { .. }),
-                ),
+                (Some(p), status) => {
+                    p.standing_text(instance.pc, matches!(status, Status::Sleeping { .. }))
+                }
                 (None, _) => None,
             }
             .unwrap_or_else(|| "(end)".to_string());

@@ -1,7 +1,10 @@
 //! The single writer: one thread takes every request that changes state (events, profile
 //! updates, erasures, delivery results, deploys), fires due timers and schedules, steps the VM,
-//! and commits everything of one round as one atomic batch followed by one durable sync (group
-//! commit). Replies go out only after the sync, so an acknowledged event is on disk.
+//! and applies everything of one round as one atomic batch. A second thread, the syncer, makes
+//! applied rounds durable (one sync for every round waiting: group commit) and only then sends
+//! their replies, so an acknowledged event is on disk; meanwhile the writer steps the next
+//! round. A round reads what earlier rounds applied, synced or not: if a sync fails, the rounds
+//! it covered are answered with an error (a retry is recognised by its idempotency key).
 
 use std::collections::HashMap;
 use std::str::FromStr;
@@ -126,8 +129,10 @@ pub struct Writer {
     outbox_seq: u64,
     audit_seq: u64,
     dead_seq: u64,
-    /// Wakes the outbox worker when messages were added.
-    pub on_outbox: Box<dyn Fn() + Send>,
+    /// Wakes the outbox worker when messages were added (once they are durable).
+    pub on_outbox: Arc<dyn Fn() + Send + Sync>,
+    /// The syncer thread, while [`Writer::run`] runs; without it a round syncs itself.
+    syncer: Option<std::sync::mpsc::SyncSender<Applied>>,
     /// Next firing per schedule journey.
     schedules: HashMap<String, i64>,
     /// A schedule firing in progress: journey, the time it fired for, the last customer asked.
@@ -137,6 +142,74 @@ pub struct Writer {
     /// Migrations in progress after a deploy: journey, the last customer looked at, customers
     /// on older versions so far.
     migrations: std::collections::VecDeque<(String, Option<String>, u64)>,
+}
+
+/// Rounds applied and waiting for the syncer, at most (the writer waits when it is ahead).
+const SYNC_QUEUE: usize = 4;
+/// How soon the idle writer looks again when a timer is due within a second.
+const IDLE_NEAR_TIMER: Duration = Duration::from_millis(50);
+
+/// A round applied to the store, waiting to be made durable and answered.
+struct Applied {
+    replies: Vec<Reply>,
+    outbox_added: bool,
+    /// Writes it applied (a round with none needs no sync of its own).
+    writes: usize,
+    /// When the round began (for the commit-time metric).
+    started: std::time::Instant,
+}
+
+/// The thread that makes applied rounds durable: one sync for all the rounds waiting, then
+/// their replies, in the order they were applied.
+struct Syncer {
+    store: Store,
+    shared: Arc<Shared>,
+    on_outbox: Arc<dyn Fn() + Send + Sync>,
+}
+
+impl Syncer {
+    fn run(self, rounds: Receiver<Applied>) {
+        while let Ok(first) = rounds.recv() {
+            let mut group = vec![first];
+            while let Ok(next) = rounds.try_recv() {
+                group.push(next);
+            }
+            self.finish(group);
+        }
+    }
+
+    /// Syncs once for the group (if any round wrote), then answers every round of it.
+    fn finish(&self, group: Vec<Applied>) {
+        let wrote = group.iter().any(|round| round.writes > 0);
+        let failure = if wrote {
+            match self.store.sync() {
+                Ok(()) => None,
+                Err(error) => {
+                    tracing::error!("sync failed, nothing acknowledged: {error}");
+                    Some(ApiError::Internal(format!("the store failed: {error}")))
+                }
+            }
+        } else {
+            None
+        };
+        if wrote && failure.is_none() {
+            let metrics = &self.shared.metrics;
+            metrics.add(&metrics.commits, 1);
+            if let Some(oldest) = group.first() {
+                metrics.observe_commit(oldest.started.elapsed());
+            }
+        }
+        let mut outbox_added = false;
+        for round in group {
+            outbox_added |= round.outbox_added;
+            for reply in round.replies {
+                reply.send(failure.as_ref());
+            }
+        }
+        if outbox_added && failure.is_none() {
+            (self.on_outbox)();
+        }
+    }
 }
 
 /// Timers that were overdue when the writer started, and how their firing goes.
@@ -299,7 +372,8 @@ impl Writer {
             outbox_seq,
             audit_seq,
             dead_seq,
-            on_outbox: Box::new(|| {}),
+            on_outbox: Arc::new(|| {}),
+            syncer: None,
             schedules: HashMap::new(),
             schedule_cursor: None,
             catch_up: None,
@@ -418,8 +492,35 @@ impl Writer {
         }
     }
 
-    /// Runs until a `Shutdown` request or until every sender is gone.
+    /// Runs until a `Shutdown` request or until every sender is gone; the syncer runs beside it
+    /// and finishes the last rounds before this returns.
     pub fn run(mut self, requests: Receiver<Request>) {
+        let (applied, to_sync) = std::sync::mpsc::sync_channel(SYNC_QUEUE);
+        let syncer = Syncer {
+            store: self.store.clone(),
+            shared: Arc::clone(&self.shared),
+            on_outbox: Arc::clone(&self.on_outbox),
+        };
+        let handle = std::thread::Builder::new()
+            .name("journey-syncer".to_string())
+            .spawn(move || syncer.run(to_sync));
+        match handle {
+            Ok(handle) => {
+                self.syncer = Some(applied);
+                self.serve(requests);
+                // Dropping the sender lets the syncer finish what is queued and stop.
+                self.syncer = None;
+                let _ = handle.join();
+            }
+            Err(error) => {
+                tracing::warn!("cannot start the syncer thread ({error}); rounds sync themselves");
+                self.serve(requests);
+            }
+        }
+        tracing::info!("the writer stopped after its last commit");
+    }
+
+    fn serve(&mut self, requests: Receiver<Request>) {
         loop {
             let now = self.clock.now();
             let wait = self.idle_wait(now);
@@ -440,7 +541,6 @@ impl Writer {
             }
             self.round(incoming);
             if stop {
-                tracing::info!("the writer stopped after its last commit");
                 return;
             }
         }
@@ -454,8 +554,9 @@ impl Writer {
         match next {
             _ if busy => Duration::ZERO,
             Some(at) if at <= now => Duration::ZERO,
-            Some(at) => Duration::from_secs(u64::try_from(at - now).unwrap_or(1).min(1)),
-            None => Duration::from_secs(1),
+            // Times are whole seconds: look again soon, so a timer is not a second late.
+            Some(at) if at - now <= 1 => IDLE_NEAR_TIMER,
+            Some(_) | None => Duration::from_secs(1),
         }
     }
 
@@ -543,41 +644,60 @@ impl Writer {
             round.batch.counter("dead", round.dead_seq);
             let batch = std::mem::take(&mut round.batch);
             let writes = batch.len();
-            let committed = self.store.apply(batch).and_then(|()| {
-                if writes > 0 {
-                    self.store.sync()
-                } else {
-                    Ok(())
-                }
-            });
-            match committed {
+            match self.store.apply(batch) {
                 Ok(()) => {
                     self.outbox_seq = round.outbox_seq;
                     self.audit_seq = round.audit_seq;
                     self.dead_seq = round.dead_seq;
-                    if writes > 0 {
-                        self.shared.metrics.add(&self.shared.metrics.commits, 1);
-                        self.shared.metrics.observe_commit(started.elapsed());
-                    }
                 }
                 Err(error) => {
                     tracing::error!("commit failed, nothing acknowledged: {error}");
                     failure = Some(ApiError::Internal(format!("the store failed: {error}")));
                 }
             }
-        }
-        if deployed && failure.is_none() {
-            self.plan_schedules();
-            // A sweep in progress started for the versions deployed before: start again.
-            self.migrations.clear();
-            self.resume_migrations();
+            if failure.is_none() {
+                if deployed {
+                    self.after_deploy();
+                }
+                let applied = Applied {
+                    replies: std::mem::take(&mut round.replies),
+                    outbox_added: round.outbox_added,
+                    writes,
+                    started,
+                };
+                // The syncer answers once the round is durable; without it, sync here.
+                match &self.syncer {
+                    Some(syncer) => {
+                        if let Err(unsent) = syncer.send(applied) {
+                            self.sync_now(vec![unsent.0]);
+                        }
+                    }
+                    None => self.sync_now(vec![applied]),
+                }
+                return;
+            }
         }
         for reply in round.replies {
             reply.send(failure.as_ref());
         }
-        if round.outbox_added && failure.is_none() {
-            (self.on_outbox)();
+    }
+
+    /// What a deploy changes in the writer's own plans (after its round applied).
+    fn after_deploy(&mut self) {
+        self.plan_schedules();
+        // A sweep in progress started for the versions deployed before: start again.
+        self.migrations.clear();
+        self.resume_migrations();
+    }
+
+    /// Makes rounds durable on this thread (when there is no syncer thread).
+    fn sync_now(&self, rounds: Vec<Applied>) {
+        Syncer {
+            store: self.store.clone(),
+            shared: Arc::clone(&self.shared),
+            on_outbox: Arc::clone(&self.on_outbox),
         }
+        .finish(rounds);
     }
 
     fn events(

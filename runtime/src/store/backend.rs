@@ -120,6 +120,11 @@ impl Backend for Memory {
 pub struct Sled {
     db: sled::Db,
     folder: PathBuf,
+    /// sled's log file (`db/db`), where every batch lands: synced at every commit.
+    log: std::fs::File,
+    /// The files below the store known to be on the disk; a file sled adds later (a blob for a
+    /// large value, a snapshot) is synced once, with its folder, at the next commit.
+    synced: Mutex<std::collections::BTreeSet<PathBuf>>,
 }
 
 impl Sled {
@@ -142,9 +147,23 @@ impl Sled {
                     folder.display()
                 ))
             })?;
+        let files = folder.join("db");
+        let log_path = files.join("db");
+        let log = std::fs::File::open(&log_path).map_err(|e| {
+            Error::new(format!(
+                "cannot open the store's log `{}`: {e}",
+                log_path.display()
+            ))
+        })?;
+        // Everything sled wrote before is made durable once; from then on, commits sync the log
+        // and whatever file is new.
+        sync_folder(&files)?;
+        let synced = Mutex::new(files_below(&files)?);
         Ok(Sled {
             db,
             folder: folder.to_path_buf(),
+            log,
+            synced,
         })
     }
 }
@@ -188,13 +207,70 @@ impl Backend for Sled {
 
     fn sync(&self) -> Result<(), Error> {
         self.db.flush().map_err(|e| sled_error("flushing", e))?;
-        // sled's flush stops at sync_file_range: make the data reach the disk itself.
-        sync_folder(&self.folder.join("db"))
+        // sled's flush stops at sync_file_range: make the data reach the disk itself. One
+        // `fdatasync` of the log per commit; a file sled created since (blobs are written
+        // without a sync) is synced with its folder once.
+        self.log
+            .sync_data()
+            .map_err(|e| Error::new(format!("cannot sync the store's log: {e}")))?;
+        let files = self.folder.join("db");
+        let present = files_below(&files)?;
+        let mut synced = self
+            .synced
+            .lock()
+            .map_err(|_| Error::new("the store's sync state is poisoned by an earlier panic"))?;
+        if present.iter().any(|path| !synced.contains(path)) {
+            for path in present.iter().filter(|path| !synced.contains(*path)) {
+                if let Ok(file) = std::fs::File::open(path) {
+                    file.sync_data().map_err(|e| {
+                        Error::new(format!("cannot sync `{}`: {e}", path.display()))
+                    })?;
+                }
+            }
+            sync_folders(&files)?;
+        }
+        *synced = present;
+        Ok(())
     }
 
     fn size_on_disk(&self) -> u64 {
         self.db.size_on_disk().unwrap_or(0)
     }
+}
+
+/// Every file below `folder` (its subfolders included).
+fn files_below(folder: &Path) -> Result<std::collections::BTreeSet<PathBuf>, Error> {
+    let mut found = std::collections::BTreeSet::new();
+    let entries = std::fs::read_dir(folder)
+        .map_err(|e| Error::new(format!("cannot list `{}`: {e}", folder.display())))?;
+    for entry in entries {
+        let path = entry
+            .map_err(|e| Error::new(format!("cannot list `{}`: {e}", folder.display())))?
+            .path();
+        if path.is_dir() {
+            found.extend(files_below(&path)?);
+        } else {
+            found.insert(path);
+        }
+    }
+    Ok(found)
+}
+
+/// `fsync` on `folder` and every folder below it (so new names in them are durable).
+fn sync_folders(folder: &Path) -> Result<(), Error> {
+    let entries = std::fs::read_dir(folder)
+        .map_err(|e| Error::new(format!("cannot list `{}`: {e}", folder.display())))?;
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            sync_folders(&path)?;
+        }
+    }
+    // Not every file system syncs folders; where it cannot, the files themselves were synced.
+    if let Ok(dir) = std::fs::File::open(folder) {
+        let _ = dir.sync_all();
+    }
+    Ok(())
 }
 
 /// `fdatasync` on every file below `folder`, then on the folder itself.
