@@ -7,6 +7,11 @@ use std::time::{SystemTime, UNIX_EPOCH};
 pub trait Clock: Send + Sync {
     /// Now.
     fn now(&self) -> i64;
+
+    /// How long `seconds` of this clock last in real time (for sleeping until a timer).
+    fn real_time(&self, seconds: i64) -> std::time::Duration {
+        std::time::Duration::from_secs(u64::try_from(seconds).unwrap_or(0))
+    }
 }
 
 /// The machine's clock.
@@ -46,5 +51,10 @@ impl Clock for Fast {
     fn now(&self) -> i64 {
         let elapsed = self.started.elapsed().as_secs_f64() * f64::from(self.speed);
         self.origin.saturating_add(elapsed as i64)
+    }
+
+    fn real_time(&self, seconds: i64) -> std::time::Duration {
+        let seconds = u64::try_from(seconds).unwrap_or(0);
+        std::time::Duration::from_secs(seconds) / self.speed
     }
 }

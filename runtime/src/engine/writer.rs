@@ -554,9 +554,16 @@ impl Writer {
         match next {
             _ if busy => Duration::ZERO,
             Some(at) if at <= now => Duration::ZERO,
-            // Times are whole seconds: look again soon, so a timer is not a second late.
-            Some(at) if at - now <= 1 => IDLE_NEAR_TIMER,
-            Some(_) | None => Duration::from_secs(1),
+            // Times are whole seconds: sleep until the second before, then look again often,
+            // so a timer is not a second late (in this clock's seconds: a fast clock's are short).
+            Some(at) => {
+                let far = self
+                    .clock
+                    .real_time(at.saturating_sub(now).saturating_sub(1));
+                let near = IDLE_NEAR_TIMER.min(self.clock.real_time(1));
+                far.max(near).min(Duration::from_secs(1))
+            }
+            None => Duration::from_secs(1),
         }
     }
 
