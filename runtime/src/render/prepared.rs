@@ -272,7 +272,7 @@ pub(crate) fn link_mark(n: usize) -> String {
 fn place_rule(source: &str, start: usize, end: usize) -> Option<Rule> {
     let before = source.get(..start)?;
     let after = source.get(end..)?;
-    let line = before.rsplit('\n').next().unwrap_or_default();
+    let line = before.rsplit(['\n', '\r']).next().unwrap_or_default();
     // Blanks, block markers and digits, or values (which may be digits) before it on its line.
     let line_start = split(line, usize::MAX, 0)?.iter().all(|piece| match piece {
         Piece::Lit(lit) => lit.chars().all(|c| {
@@ -341,7 +341,7 @@ fn run_after_is_flanked(after: &str) -> bool {
 
 /// Whether a line could be a table's delimiter row (`|---|:--|`).
 fn has_delimiter_row(source: &str) -> bool {
-    source.lines().any(|line| {
+    source.split(['\n', '\r']).any(|line| {
         let line = line.trim();
         line.contains('|')
             && line.contains('-')
@@ -587,6 +587,7 @@ mod tests {
             "{}{}. x\n\n- {}) y\n\n{}.\n\n{} {}",
             "x *{}*a* y a*_{}_ b **{}**b c** ~{}~",
             "_a*_{} z\n\n*b_*{} z\n\nc\\{}",
+            "x\r\n{}. y\r\n\r\n**{}**z\r- {}\ra\r1{}. y",
         ];
         let values = [
             "Bob",
