@@ -41,8 +41,14 @@ pub struct Summary {
 }
 
 enum Pending {
-    Input { customer: String, input: Input },
-    Schedule { journey: String },
+    /// An input for the customer with this number (`Simulator::ids`).
+    Input {
+        customer: u32,
+        input: Input,
+    },
+    Schedule {
+        journey: String,
+    },
 }
 
 /// A running simulation.
@@ -52,8 +58,12 @@ pub struct Simulator<'a> {
     /// Every customer's state.
     pub customers: BTreeMap<String, CustomerState>,
     order: Vec<String>,
+    /// Every customer id queued or added, by number (the queue and the timers name customers by
+    /// number, so setting a timer does not copy the id), and the number of each.
+    ids: Vec<String>,
+    numbers: HashMap<String, u32>,
     queue: BTreeMap<(i64, u64), Pending>,
-    timers: HashMap<(String, TimerId), (i64, u64)>,
+    timers: HashMap<(u32, TimerId), (i64, u64)>,
     next_seq: u64,
     /// Everything that happened (empty when only counts are kept).
     pub log: Vec<Entry>,
@@ -76,6 +86,8 @@ impl<'a> Simulator<'a> {
             env,
             customers: BTreeMap::new(),
             order: Vec::new(),
+            ids: Vec::new(),
+            numbers: HashMap::new(),
             queue: BTreeMap::new(),
             timers: HashMap::new(),
             next_seq: 0,
@@ -102,6 +114,17 @@ impl<'a> Simulator<'a> {
         seq
     }
 
+    /// The number of a customer id (given on first use).
+    fn number(&mut self, id: &str) -> u32 {
+        if let Some(number) = self.numbers.get(id) {
+            return *number;
+        }
+        let number = u32::try_from(self.ids.len()).unwrap_or(u32::MAX);
+        self.ids.push(id.to_string());
+        self.numbers.insert(id.to_string(), number);
+        number
+    }
+
     /// Adds a customer with an initial profile, at `at`.
     pub fn add_customer(
         &mut self,
@@ -112,18 +135,14 @@ impl<'a> Simulator<'a> {
         self.customers
             .insert(id.to_string(), CustomerState::new(id));
         self.order.push(id.to_string());
-        self.apply(id, &Input::Profile(profile), at);
+        let number = self.number(id);
+        self.apply(number, &Input::Profile(profile), at);
     }
 
     /// Queues an input for a customer.
     pub fn queue(&mut self, at: i64, customer: &str, input: Input) {
-        self.push(
-            at,
-            Pending::Input {
-                customer: customer.to_string(),
-                input,
-            },
-        );
+        let customer = self.number(customer);
+        self.push(at, Pending::Input { customer, input });
     }
 
     /// Queues the schedule triggers of every current journey from `from` on.
@@ -168,16 +187,21 @@ impl<'a> Simulator<'a> {
             let pending = entry.remove();
             match pending {
                 Pending::Input { customer, input } => {
-                    if let Input::Timer(timer) = &input {
-                        self.timers.remove(&(customer.clone(), timer.clone()));
+                    if let Input::Timer(timer) = input {
+                        // Looked up with the timer itself (moved in and out of the key).
+                        let key = (customer, timer);
+                        self.timers.remove(&key);
+                        self.apply(customer, &Input::Timer(key.1), at);
+                    } else {
+                        self.apply(customer, &input, at);
                     }
-                    self.apply(&customer, &input, at);
                 }
                 Pending::Schedule { journey } => {
                     let customers = self.order.clone();
                     for customer in customers {
+                        let customer = self.number(&customer);
                         self.apply(
-                            &customer,
+                            customer,
                             &Input::Schedule {
                                 journey: journey.clone(),
                             },
@@ -194,7 +218,8 @@ impl<'a> Simulator<'a> {
         }
     }
 
-    fn apply(&mut self, customer: &str, input: &Input, at: i64) {
+    fn apply(&mut self, number: u32, input: &Input, at: i64) {
+        let customer = self.ids.get(number as usize).map_or("", String::as_str);
         let Some(state) = self.customers.get_mut(customer) else {
             self.summary.effects += 1;
             self.summary.errors += 1;
@@ -213,14 +238,16 @@ impl<'a> Simulator<'a> {
         for effect in effects {
             match &effect {
                 Effect::SetTimer { timer, at: when } => {
-                    let key = (customer.to_string(), timer.clone());
+                    let key = (number, timer.clone());
                     if let Some((old_at, old_seq)) = self.timers.remove(&key) {
                         self.queue.remove(&(old_at, old_seq));
                     }
-                    let seq = self.push(
-                        *when,
+                    let seq = self.next_seq;
+                    self.next_seq += 1;
+                    self.queue.insert(
+                        (*when, seq),
                         Pending::Input {
-                            customer: customer.to_string(),
+                            customer: number,
                             input: Input::Timer(timer.clone()),
                         },
                     );
@@ -228,9 +255,7 @@ impl<'a> Simulator<'a> {
                     self.summary.peak_timers = self.summary.peak_timers.max(self.timers.len());
                 }
                 Effect::CancelTimer { timer } => {
-                    if let Some((old_at, old_seq)) =
-                        self.timers.remove(&(customer.to_string(), timer.clone()))
-                    {
+                    if let Some((old_at, old_seq)) = self.timers.remove(&(number, timer.clone())) {
                         self.queue.remove(&(old_at, old_seq));
                     }
                 }

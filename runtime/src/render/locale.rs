@@ -42,7 +42,14 @@ thread_local! {
     /// Strftime patterns parsed once per pattern and locale.
     static PATTERNS: RefCell<HashMap<(&'static str, chrono::Locale), Vec<Item<'static>>>> =
         RefCell::new(HashMap::new());
+    /// Dates written out so far, by day and locale (messages print the same few days again and
+    /// again: today, tomorrow, delivery dates).
+    static DATES: RefCell<HashMap<(NaiveDate, chrono::Locale), String>> =
+        RefCell::new(HashMap::new());
 }
+
+/// Dates kept per thread before the table is emptied.
+const DATES_CACHE_LIMIT: usize = 4096;
 
 impl Locale {
     /// Reads a locale tag such as `it-IT`, `it_IT`, `it_IT.UTF-8`, `en-GB` or `it`; never fails.
@@ -200,6 +207,24 @@ pub fn money(amount_micros: i64, currency: &str, locale: &Locale) -> String {
 /// nominative case, which is wrong inside a date for languages such as Polish or Russian.
 #[must_use]
 pub fn date(date: NaiveDate, locale: &Locale) -> String {
+    let key = (date, locale.glibc);
+    let cached = DATES.with(|cache| cache.try_borrow().ok()?.get(&key).cloned());
+    if let Some(text) = cached {
+        return text;
+    }
+    let text = date_uncached(date, locale);
+    DATES.with(|cache| {
+        if let Ok(mut cache) = cache.try_borrow_mut() {
+            if cache.len() >= DATES_CACHE_LIMIT {
+                cache.clear();
+            }
+            cache.insert(key, text.clone());
+        }
+    });
+    text
+}
+
+fn date_uncached(date: NaiveDate, locale: &Locale) -> String {
     let pattern = match locale.language() {
         "en" if locale.territory() == "US" => "%B %-d, %Y",
         "en" | "it" | "fr" | "nl" => "%-d %B %Y",

@@ -7,7 +7,7 @@
 
 use pulldown_cmark::{Event, Options, Parser, Tag, TagEnd};
 
-use super::escape;
+use super::{escape, prepared};
 
 /// Width of the line of dashes a `---` rule becomes in the plain-text part.
 const RULE_WIDTH: usize = 40;
@@ -51,6 +51,25 @@ pub fn to_text_and_html(markdown: &str) -> (String, String) {
         writer.event(event);
     }
     (writer.finish(), html)
+}
+
+/// The plain-text part of prepared Markdown (`render::prepared`), with the suffix of each link
+/// whose text or url holds a placeholder left as a mark, decided per message: the marks and
+/// each such link's text and url. `None` where the suffix could not be decided later the same
+/// way.
+pub(crate) fn text_with_links_apart(
+    events: Vec<Event<'_>>,
+) -> Option<(String, Vec<(String, String)>)> {
+    let mut writer = TextWriter::with_capacity(1024);
+    writer.links_apart = Some(Vec::new());
+    for event in events {
+        writer.event(event);
+    }
+    if writer.refused {
+        return None;
+    }
+    let links = writer.links_apart.take().unwrap_or_default();
+    Some((writer.finish(), links))
 }
 
 /// Wraps an HTML body into a minimal email document: doctype, UTF-8, the escaped title, a
@@ -101,7 +120,8 @@ pub fn wrap_html(title: &str, preheader: Option<&str>, body_html: &str) -> Strin
     out
 }
 
-fn parser(markdown: &str) -> Parser<'_> {
+/// The parser every part uses: CommonMark with strikethrough and tables.
+pub(crate) fn parser(markdown: &str) -> Parser<'_> {
     Parser::new_ext(
         markdown,
         Options::ENABLE_STRIKETHROUGH | Options::ENABLE_TABLES,
@@ -122,6 +142,10 @@ struct TextWriter {
     after_marker: bool,
     /// Cells written so far in the current table row.
     n_cells: usize,
+    /// When preparing (`render::prepared`): links whose suffix is decided later (text, url).
+    links_apart: Option<Vec<(String, String)>>,
+    /// When preparing: a link's suffix could not be decided later.
+    refused: bool,
 }
 
 impl TextWriter {
@@ -133,6 +157,8 @@ impl TextWriter {
             links: Vec::new(),
             after_marker: false,
             n_cells: 0,
+            links_apart: None,
+            refused: false,
         }
     }
 
@@ -240,7 +266,25 @@ impl TextWriter {
         let Some((url, start)) = self.links.pop() else {
             return;
         };
-        let text = self.out.get(start..).unwrap_or_default().trim();
+        let untrimmed = self.out.get(start..).unwrap_or_default();
+        let text = untrimmed.trim();
+        if self.links_apart.is_some()
+            && !text.is_empty()
+            && (prepared::has_mark(untrimmed) || prepared::has_mark(&url))
+        {
+            if untrimmed.ends_with(char::is_whitespace) || self.out.ends_with('\n') {
+                self.refused = true;
+                return;
+            }
+            let untrimmed = untrimmed.to_owned();
+            if let Some(apart) = &mut self.links_apart {
+                let mark = prepared::link_mark(apart.len());
+                apart.push((untrimmed, url));
+                self.out.push_str(&mark);
+            }
+            self.after_marker = false;
+            return;
+        }
         let bare = url.strip_prefix("mailto:").unwrap_or(&url);
         if text.is_empty() {
             self.text(&url);

@@ -661,7 +661,12 @@ impl Runner<'_> {
                 env.coupon_seed = Some(seed);
                 env.unsubscribe_url = Some(unsubscribe.as_deref().unwrap_or(""));
                 env.coupons = coupons;
-                let rendered = message::render(program, template, &mut env);
+                let rendered = message::render_prepared(
+                    program,
+                    instance.version,
+                    u32::from(template_idx),
+                    &mut env,
+                );
                 coupons = std::mem::take(&mut env.coupons);
                 drop(env);
                 if rendered.is_err() {

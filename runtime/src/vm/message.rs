@@ -1,7 +1,9 @@
 //! Template rendering: a compiled template and what the instance knows -> a [`Message`].
 //!
 //! Values are escaped for where they land: Markdown bodies get Markdown+HTML escaping (then one
-//! Markdown source gives both the HTML and the plain-text part, inside the layout), HTML bodies
+//! Markdown source gives both the HTML and the plain-text part, inside the layout; or, through
+//! `render_prepared`, the same parts from the template's Markdown worked out once per shape,
+//! see `render::prepared`), HTML bodies
 //! HTML escaping, webhook payloads JSON-string escaping; subjects and SMS texts are plain.
 //! Rendering is all or nothing: the first value that cannot be printed is an error and no part
 //! of the message is returned.
@@ -10,6 +12,7 @@ use journey_compiler::bytecode::{BodyFormat, Channel, Program, Template, Templat
 
 use super::builtins::print;
 use super::eval::{Env, EvalError};
+use crate::render::prepared::{self, Segment};
 use crate::render::{escape, markdown};
 
 /// How values are escaped in a text.
@@ -17,8 +20,6 @@ use crate::render::{escape, markdown};
 enum Escape {
     /// As is (subjects, SMS, plain text).
     Plain,
-    /// Into Markdown that becomes HTML.
-    Markdown,
     /// Into HTML.
     Html,
     /// Into a JSON string (webhook payloads).
@@ -51,6 +52,33 @@ pub struct RenderError {
 pub fn render(
     program: &Program,
     template: &Template,
+    env: &mut Env<'_>,
+) -> Result<Rendered, RenderError> {
+    render_as(program, template, None, env)
+}
+
+/// Renders template `index` of program version `version`, the same as [`render`]; a Markdown
+/// email body is worked out once per shape of the template and its values pasted in
+/// (`render::prepared`) when they fit where they stand.
+pub fn render_prepared(
+    program: &Program,
+    version: [u8; 32],
+    index: u32,
+    env: &mut Env<'_>,
+) -> Result<Rendered, RenderError> {
+    let Some(template) = program.templates.get(index as usize) else {
+        return Err(RenderError {
+            part: "template".to_string(),
+            error: EvalError::new("the program has no such template"),
+        });
+    };
+    render_as(program, template, Some((version, index)), env)
+}
+
+fn render_as(
+    program: &Program,
+    template: &Template,
+    prepared_as: Option<([u8; 32], u32)>,
     env: &mut Env<'_>,
 ) -> Result<Rendered, RenderError> {
     let part = |name: &str| {
@@ -94,22 +122,18 @@ pub fn render(
             let layout = template
                 .layout
                 .and_then(|idx| program.layouts.get(idx as usize));
-            let mut source = String::with_capacity(
-                raw_len(body) + layout.map_or(0, |l| raw_len(&l.header) + raw_len(&l.footer)) + 512,
-            );
+            let mut shape = Shape::default();
             if let Some(layout) = layout {
-                write(&layout.header, env, Escape::Markdown, &mut source)
-                    .map_err(part("layout header"))?;
-                source.push_str("\n\n");
+                write(&layout.header, env, &mut shape).map_err(part("layout header"))?;
+                shape.raw("\n\n");
             }
-            write(body, env, Escape::Markdown, &mut source).map_err(part("body"))?;
+            write(body, env, &mut shape).map_err(part("body"))?;
             if let Some(layout) = layout {
-                source.push_str("\n\n");
-                write(&layout.footer, env, Escape::Markdown, &mut source)
-                    .map_err(part("layout footer"))?;
+                shape.raw("\n\n");
+                write(&layout.footer, env, &mut shape).map_err(part("layout footer"))?;
             }
             let title = subject.as_deref().unwrap_or_default();
-            let (text, html) = markdown::to_text_and_html(&source);
+            let (text, html) = shape.into_text_and_html(prepared_as);
             (
                 text,
                 Some(markdown::wrap_html(title, preheader.as_deref(), &html)),
@@ -138,7 +162,14 @@ fn one_line(text: &str) -> String {
 
 fn text(nodes: &[TemplateNode], env: &mut Env<'_>, escape: Escape) -> Result<String, EvalError> {
     let mut out = String::with_capacity(raw_len(nodes) + 64);
-    write(nodes, env, escape, &mut out)?;
+    write(
+        nodes,
+        env,
+        &mut Escaped {
+            mode: escape,
+            out: &mut out,
+        },
+    )?;
     Ok(out)
 }
 
@@ -157,30 +188,129 @@ fn raw_len(nodes: &[TemplateNode]) -> usize {
 fn escape_into(mode: Escape, printed: &str, out: &mut String) {
     match mode {
         Escape::Plain => out.push_str(printed),
-        Escape::Markdown => escape::markdown_value_into(printed, out),
         Escape::Html => escape::html_into(printed, out),
         Escape::Json => json_string_into(printed, out),
     }
 }
 
-fn write(
-    nodes: &[TemplateNode],
-    env: &mut Env<'_>,
+/// Where [`write`] puts a template's literal text and printed values.
+trait Sink<'t> {
+    /// Literal text of the template.
+    fn raw(&mut self, raw: &'t str);
+    /// A printed value.
+    fn value(&mut self, printed: &str);
+    /// The branch an `if` took (`branches.len()` for `else`), or the items of a `for`.
+    fn chose(&mut self, _choice: usize) {}
+}
+
+/// Values escaped straight into one text.
+struct Escaped<'o> {
     mode: Escape,
-    out: &mut String,
+    out: &'o mut String,
+}
+
+impl<'t> Sink<'t> for Escaped<'_> {
+    fn raw(&mut self, raw: &'t str) {
+        self.out.push_str(raw);
+    }
+
+    fn value(&mut self, printed: &str) {
+        escape_into(self.mode, printed, self.out);
+    }
+}
+
+/// A Markdown body as literal pieces and values, and its shape (`render::prepared`).
+#[derive(Default)]
+struct Shape<'t> {
+    segments: Vec<Segment<'t>>,
+    /// The printed values, one after the other, and where each ends.
+    values: String,
+    ends: Vec<usize>,
+    choices: Vec<u32>,
+}
+
+impl<'t> Sink<'t> for Shape<'t> {
+    fn raw(&mut self, raw: &'t str) {
+        self.segments.push(Segment::Raw(raw));
+    }
+
+    fn value(&mut self, printed: &str) {
+        self.segments.push(Segment::Value);
+        self.values.push_str(printed);
+        self.ends.push(self.values.len());
+    }
+
+    fn chose(&mut self, choice: usize) {
+        self.choices.push(u32::try_from(choice).unwrap_or(u32::MAX));
+    }
+}
+
+impl Shape<'_> {
+    fn values(&self) -> Vec<&str> {
+        let mut start = 0;
+        self.ends
+            .iter()
+            .map(|&end| {
+                let value = self.values.get(start..end).unwrap_or_default();
+                start = end;
+                value
+            })
+            .collect()
+    }
+
+    /// The text and HTML parts: pasted into the prepared shape when it and the values allow,
+    /// else from the whole Markdown source.
+    fn into_text_and_html(mut self, prepared_as: Option<([u8; 32], u32)>) -> (String, String) {
+        let choices = std::mem::take(&mut self.choices);
+        let values = self.values();
+        if let Some((version, index)) = prepared_as
+            && let Some(parts) =
+                prepared::render_cached(version, index, choices, &self.segments, &values)
+        {
+            return parts;
+        }
+        let raw: usize = self
+            .segments
+            .iter()
+            .map(|segment| match segment {
+                Segment::Raw(raw) => raw.len(),
+                Segment::Value => 0,
+            })
+            .sum();
+        let mut source = String::with_capacity(raw + self.values.len() * 5 / 4 + 64);
+        let mut next = values.iter();
+        for segment in &self.segments {
+            match segment {
+                Segment::Raw(raw) => source.push_str(raw),
+                Segment::Value => {
+                    escape::markdown_value_into(
+                        next.next().copied().unwrap_or_default(),
+                        &mut source,
+                    );
+                }
+            }
+        }
+        markdown::to_text_and_html(&source)
+    }
+}
+
+fn write<'t>(
+    nodes: &'t [TemplateNode],
+    env: &mut Env<'_>,
+    out: &mut dyn Sink<'t>,
 ) -> Result<(), EvalError> {
     for node in nodes {
         match node {
-            TemplateNode::Raw(raw) => out.push_str(raw),
+            TemplateNode::Raw(raw) => out.raw(raw),
             TemplateNode::Output { expr, source } => {
                 let value = env.eval(expr)?;
                 // Text is escaped straight into the output; other values are printed first.
                 let printed = match &value {
                     Value::Text(text) => {
-                        escape_into(mode, text, out);
+                        out.value(text);
                         Ok(())
                     }
-                    other => print(other, env).map(|printed| escape_into(mode, &printed, out)),
+                    other => print(other, env).map(|printed| out.value(&printed)),
                 };
                 printed.map_err(|message| EvalError {
                     field: Some(env.show(expr)),
@@ -196,13 +326,15 @@ fn write(
                 otherwise,
             } => {
                 let mut chosen = None;
-                for (condition, body) in branches {
+                for (idx, (condition, body)) in branches.iter().enumerate() {
                     if env.condition(condition)? {
-                        chosen = Some(body);
+                        chosen = Some((idx, body));
                         break;
                     }
                 }
-                write(chosen.unwrap_or(otherwise), env, mode, out)?;
+                let (idx, body) = chosen.unwrap_or((branches.len(), otherwise));
+                out.chose(idx);
+                write(body, env, out)?;
             }
             TemplateNode::For { list, var, body } => {
                 let items = match env.eval(list)? {
@@ -223,9 +355,10 @@ fn write(
                         });
                     }
                 };
+                out.chose(items.len());
                 for item in items.iter() {
                     env.locals.push(item.clone());
-                    let result = write(body, env, mode, out);
+                    let result = write(body, env, out);
                     env.locals.pop();
                     result?;
                 }
