@@ -245,6 +245,17 @@ fn run_takes_events_over_http_and_writes_the_messages_to_the_outbox() {
         kinds.contains(&"entered") && kinds.contains(&"sent"),
         "{body}"
     );
+    // The delivery is in the log, counted as the first attempt (the file transport records no
+    // attempt before writing).
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let (_, body) = http(server.port, "GET", "/v1/customers/giulia", None).unwrap();
+        if body.contains("delivered (attempt 1)") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no delivery in the log: {body}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
     // A malformed event is refused, naming the field, and nothing is stored.
     let bad = r#"{"event":"support_request","customer":"marco","data":{"ticket_id":"T-2","subject":"x","channel":"email","max_response_hours":"soon"}}"#;
     let (status, body) = http(server.port, "POST", "/v1/events", Some(bad)).unwrap();

@@ -155,6 +155,12 @@ impl Deliverer {
         })
     }
 
+    /// Whether delivering a message again has no further effect: the file transport writes the
+    /// same file, named after the Message-ID, again. (An SMTP server would send it twice.)
+    pub fn repeatable(&self) -> bool {
+        matches!(self.sink, Sink::Folder(_))
+    }
+
     /// Builds, signs and sends a rendered message dated `date` (the time the engine first
     /// queued it, so every attempt carries the same date). A message that cannot be an email
     /// is `Permanent`.

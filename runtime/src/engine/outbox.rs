@@ -1,6 +1,8 @@
 //! The outbox worker: takes messages the writer committed, records each attempt durably before
-//! handing the message over (so a crash means "maybe sent": it is sent again with the same
-//! Message-ID, never lost), delivers it, and reports the outcome back through the writer.
+//! handing the message to an SMTP server (so a crash means "maybe sent": it is sent again with
+//! the same Message-ID, never lost), delivers it, and reports the outcome back through the
+//! writer. Writing a file named after the Message-ID can be repeated without effect, so the file
+//! transport skips the attempt record: one commit less per message.
 //!
 //! Marketing email is checked once more against the customer's current consent (an unsubscribe
 //! may have come in since it was queued) and every address against the suppression list.
@@ -115,11 +117,18 @@ async fn deliver_one(
     let attempt = record.attempts + 1;
     let guard = next_attempt(attempt).unwrap_or(Duration::from_secs(3600));
     let retry_at = now.saturating_add(i64::try_from(guard.as_secs()).unwrap_or(3600));
-    // The attempt is on disk before the message leaves.
-    if engine
-        .report(seq, DeliveryReport::Attempting { retry_at })
-        .await
-        .is_err()
+    // The attempt is on disk before the message leaves, unless delivering it again changes
+    // nothing (files named after the Message-ID): then the queued message itself is the record,
+    // and a crash before `Delivered` just writes the same file again.
+    let repeatable = match message.channel {
+        Channel::Email => deliverer.repeatable(),
+        Channel::Sms | Channel::Webhook => true,
+    };
+    if !repeatable
+        && engine
+            .report(seq, DeliveryReport::Attempting { retry_at })
+            .await
+            .is_err()
     {
         return;
     }
@@ -134,9 +143,10 @@ async fn deliver_one(
         Channel::Sms | Channel::Webhook => write_other(other, &record).await,
     };
     let report = match outcome {
-        Outcome::Delivered => DeliveryReport::Delivered,
+        Outcome::Delivered => DeliveryReport::Delivered { attempt },
         Outcome::Retry { reason } => match next_attempt(attempt) {
             Some(wait) => DeliveryReport::Retry {
+                attempt,
                 at: engine
                     .clock()
                     .now()

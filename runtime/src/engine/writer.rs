@@ -37,10 +37,15 @@ pub enum DeliveryReport {
         /// When to try again if nothing is heard back (a crash during the attempt).
         retry_at: i64,
     },
-    /// Delivered: forget it.
-    Delivered,
-    /// A temporary failure: try again at `at`.
+    /// Delivered (by attempt number `attempt`): forget it.
+    Delivered {
+        /// Which attempt it was (1 for the first).
+        attempt: u32,
+    },
+    /// A temporary failure of attempt number `attempt`: try again at `at`.
     Retry {
+        /// Which attempt failed (1 for the first).
+        attempt: u32,
         /// When.
         at: i64,
         /// The server's answer.
@@ -997,7 +1002,9 @@ impl Writer {
                 record.next_attempt = retry_at;
                 round.batch.put_outbox(seq, &record);
             }
-            DeliveryReport::Delivered => {
+            DeliveryReport::Delivered { attempt } => {
+                // A repeatable delivery records no attempt before it: count this one.
+                record.attempts = record.attempts.max(attempt);
                 round.batch.delete_outbox(seq);
                 metrics.add(&metrics.messages_delivered, 1);
                 round.audit(
@@ -1006,7 +1013,12 @@ impl Writer {
                     serde_json::json!({ "effect": "delivered", "message_id": record.message.message_id, "attempts": record.attempts }),
                 );
             }
-            DeliveryReport::Retry { at, reason } => {
+            DeliveryReport::Retry {
+                attempt,
+                at,
+                reason,
+            } => {
+                record.attempts = record.attempts.max(attempt);
                 record.next_attempt = at;
                 record.last_error = Some(reason.clone());
                 round.batch.put_outbox(seq, &record);
