@@ -316,7 +316,7 @@ fn ceilings(ctx: &mut Context) -> Result<(), Error> {
             int(ceiling.rate)
         );
         println!(
-            "   for comparison, each batch followed by the runtime's sync (Sled::sync: sled's flush, then fdatasync on each of its {} files and the folder): {} commits/s",
+            "   for comparison, each batch followed by the runtime's sync (Sled::sync: sled's flush, then fdatasync of its log; {} files in the store): {} commits/s",
             ceiling.files,
             int(ceiling.commits)
         );

@@ -299,7 +299,7 @@ pub async fn event_to_outbox(ctx: &mut Context) -> Result<(), Error> {
         total
     );
     println!(
-        "  the path: commit of the event (a sync), `Attempting` recorded (a sync), the .eml written, fsynced and renamed; `Delivered` is recorded after"
+        "  the path: commit of the event (a sync), the .eml written, fsynced and renamed (the file transport records no attempt first); `Delivered` is recorded after"
     );
     ctx.figures.push(Figure::new(
         &format!("event → message in the outbox, {rate} events/s, p50 / p99"),
