@@ -20,12 +20,12 @@ use journey_runtime::vm::Library;
 use crate::check::usage_error;
 use crate::compile::write_stdout;
 
-/// Output of `journey inspect` and `journey plan`.
+/// Output of `journey inspect`, `journey plan` and `journey simulate`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
-    /// A report for people.
+    /// A report (or a timeline) for people.
     Human,
-    /// One JSON document.
+    /// JSON.
     Json,
 }
 

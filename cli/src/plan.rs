@@ -447,24 +447,17 @@ fn sentence(action: &Action) -> String {
                 text.push_str(&format!("no customers on {replaces}"));
             } else if staying == 0 {
                 text.push_str(&format!("no customers stay on {replaces}"));
-            } else if *moved_from_current > 0 {
-                // The steps of those who stay are not told apart from those who move.
-                text.push_str(&format!(
-                    "{} on {replaces} until they finish",
-                    match staying {
-                        1 => "1 customer stays".to_string(),
-                        n => format!("{n} customers stay"),
-                    }
-                ));
             } else {
-                text.push_str(&format!(
-                    "{} on {replaces} until they finish (at steps: {})",
-                    match staying {
-                        1 => "1 customer stays".to_string(),
-                        n => format!("{n} customers stay"),
-                    },
-                    at_steps(steps)
-                ));
+                let stays = format!(
+                    "{} {}",
+                    count(staying, "customer"),
+                    if staying == 1 { "stays" } else { "stay" }
+                );
+                text.push_str(&format!("{stays} on {replaces} until they finish"));
+                // When some move, the steps of those who stay are not told apart from theirs.
+                if *moved_from_current == 0 {
+                    text.push_str(&format!(" (at steps: {})", at_steps(steps)));
+                }
             }
             text
         }

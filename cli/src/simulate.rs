@@ -11,15 +11,7 @@ use journey_runtime::vm::Library;
 use journey_runtime::{scenario, simulate, testing, timeline};
 
 use crate::compile;
-
-/// Output of `journey simulate`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum Format {
-    /// A timeline for people.
-    Human,
-    /// Every effect as JSON.
-    Json,
-}
+use crate::inspect::Format;
 
 /// Arguments of `journey simulate`.
 #[derive(clap::Args)]

@@ -205,16 +205,14 @@ pub fn journeys(store: &Store, library: &Library) -> Result<Vec<JourneyView>, Ap
             for (journey, membership) in &state.journeys {
                 for instance in membership.instances.iter().filter(|i| i.is_active()) {
                     let sleeping = matches!(instance.status, Status::Sleeping { .. });
-                    if let Some(at) = library
-                        .get(&instance.version)
-                        .and_then(|p| p.standing_label(instance.pc, sleeping))
+                    let program = library.get(&instance.version);
+                    if let Some(at) = program.and_then(|p| p.standing_label(instance.pc, sleeping))
                     {
                         *standing
                             .entry((instance.version, at.name.clone()))
                             .or_default() += 1;
                     }
-                    let label = library
-                        .get(&instance.version)
+                    let label = program
                         .and_then(|p| p.standing_text(instance.pc, sleeping))
                         .unwrap_or_else(|| "(end)".to_string());
                     *counts

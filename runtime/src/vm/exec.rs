@@ -2,7 +2,7 @@
 //! emitting effects. Sends go through consent, the marketing policy and rendering here.
 
 use chrono_tz::Tz;
-use journey_compiler::bytecode::{Category, Channel, Instr, Program, Record, Value};
+use journey_compiler::bytecode::{Category, Channel, Expr, Instr, Program, Record, Value};
 use sha2::{Digest, Sha256};
 
 use super::Environment;
@@ -148,6 +148,22 @@ impl Runner<'_> {
             field: error.field,
             message: error.message,
         }));
+    }
+
+    /// Whether an event (`it`) passes a `where` condition (none: it passes), in the scope of
+    /// an instance's slots.
+    pub fn accepts(
+        &self,
+        condition: Option<&Expr>,
+        slots: &[Value],
+        it: &Value,
+        zone: Tz,
+        locale: &Locale,
+    ) -> Result<bool, EvalError> {
+        match condition {
+            None => Ok(true),
+            Some(condition) => self.env(slots, Some(it), zone, locale).condition(condition),
+        }
     }
 
     /// An evaluation environment over the instance's data.
@@ -344,14 +360,15 @@ impl Runner<'_> {
                             if arm.event.event.as_str() != name.as_ref() {
                                 continue;
                             }
-                            let accepted = match &arm.event.condition {
-                                None => true,
-                                Some(condition) => {
-                                    let mut env =
-                                        self.env(&instance.slots, Some(data), zone, &locale);
-                                    env.condition(condition).unwrap_or(false)
-                                }
-                            };
+                            let accepted = self
+                                .accepts(
+                                    arm.event.condition.as_ref(),
+                                    &instance.slots,
+                                    data,
+                                    zone,
+                                    &locale,
+                                )
+                                .unwrap_or(false);
                             if accepted {
                                 matched = Some((arm.clone(), data.clone()));
                                 break;

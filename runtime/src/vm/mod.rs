@@ -849,12 +849,13 @@ fn offer(
         if rule.event.event != event || instance.goals & bit != 0 || now > window_end {
             continue;
         }
-        let accepted = match &rule.event.condition {
-            None => Ok(true),
-            Some(condition) => runner
-                .env(&instance.slots, Some(data), zone, &locale)
-                .condition(condition),
-        };
+        let accepted = runner.accepts(
+            rule.event.condition.as_ref(),
+            &instance.slots,
+            data,
+            zone,
+            &locale,
+        );
         match accepted {
             Ok(true) => {
                 instance.goals |= bit;
@@ -872,12 +873,13 @@ fn offer(
         if rule.event != event {
             continue;
         }
-        let accepted = match &rule.condition {
-            None => Ok(true),
-            Some(condition) => runner
-                .env(&instance.slots, Some(data), zone, &locale)
-                .condition(condition),
-        };
+        let accepted = runner.accepts(
+            rule.condition.as_ref(),
+            &instance.slots,
+            data,
+            zone,
+            &locale,
+        );
         match accepted {
             Ok(true) => {
                 let why = format!("exit rule `exit when {event}` matched");
@@ -912,12 +914,13 @@ fn offer(
         if arm.event.event != event {
             continue;
         }
-        let accepted = match &arm.event.condition {
-            None => Ok(true),
-            Some(condition) => runner
-                .env(&instance.slots, Some(data), zone, &locale)
-                .condition(condition),
-        };
+        let accepted = runner.accepts(
+            arm.event.condition.as_ref(),
+            &instance.slots,
+            data,
+            zone,
+            &locale,
+        );
         match accepted {
             Ok(true) => {
                 runner.cancel_timer(instance);
