@@ -740,14 +740,26 @@ impl Program {
         })
     }
 
+    /// The names of the events the program reacts to (trigger, waits, exits, goals), in that
+    /// order, a name as often as it is used.
+    pub fn events_listened(&self) -> impl Iterator<Item = &str> {
+        let trigger = match &self.trigger {
+            Trigger::Event(m) => Some(m.event.as_str()),
+            _ => None,
+        };
+        let waits = self.code.iter().flat_map(|instr| match instr {
+            Instr::WaitFor { arms, .. } => arms.as_slice(),
+            _ => &[],
+        });
+        trigger
+            .into_iter()
+            .chain(waits.map(|arm| arm.event.event.as_str()))
+            .chain(self.exits.iter().map(|m| m.event.as_str()))
+            .chain(self.goals.iter().map(|g| g.event.event.as_str()))
+    }
+
     /// Whether the program reacts to an event with this name at all (trigger, wait, exit, goal).
     pub fn listens_to(&self, event: &str) -> bool {
-        matches!(&self.trigger, Trigger::Event(m) if m.event == event)
-            || self.exits.iter().any(|m| m.event == event)
-            || self.goals.iter().any(|g| g.event.event == event)
-            || self.code.iter().any(|instr| match instr {
-                Instr::WaitFor { arms, .. } => arms.iter().any(|arm| arm.event.event == event),
-                _ => false,
-            })
+        self.events_listened().any(|name| name == event)
     }
 }

@@ -84,12 +84,29 @@ fn record_here(
         });
     };
     let mut fields = Vec::with_capacity(schema.fields.len());
+    // The schema lists its fields by name and serde_json's map iterates by key: walk both at
+    // once instead of searching the map for each field. A field the walk does not meet is
+    // looked up, so an object in another order (serde_json's `preserve_order`) decodes the same.
+    let mut entries = object.iter().peekable();
     for (name, ty) in &schema.fields {
-        let value = match object.get(name.as_ref()) {
-            Some(value) => decode_here(schemas, ty, value),
-            None => decode_here(schemas, ty, &serde_json::Value::Null),
+        let mut found = None;
+        while let Some((key, value)) = entries.peek() {
+            match key.as_str().cmp(name.as_ref()) {
+                std::cmp::Ordering::Less => {
+                    entries.next();
+                }
+                std::cmp::Ordering::Equal => {
+                    found = Some(*value);
+                    entries.next();
+                    break;
+                }
+                std::cmp::Ordering::Greater => break,
+            }
         }
-        .map_err(|error| under(name, error))?;
+        let json = found
+            .or_else(|| object.get(name.as_ref()))
+            .unwrap_or(&serde_json::Value::Null);
+        let value = decode_here(schemas, ty, json).map_err(|error| under(name, error))?;
         fields.push((name.clone(), value));
     }
     Ok(Value::record(Record { fields }))
@@ -234,9 +251,9 @@ fn decode_here(
             }
         }
         (FieldType::Bool, J::Bool(b)) => Ok(Value::Bool(*b)),
-        (FieldType::Date, J::String(s)) => NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        (FieldType::Date, J::String(s)) => date(s)
             .map(|d| Value::Date(d.num_days_from_ce()))
-            .map_err(|_| fail()),
+            .ok_or_else(fail),
         (FieldType::DateTime, J::String(s)) => chrono::DateTime::parse_from_rfc3339(s)
             .map(|d| Value::DateTime(d.timestamp()))
             .map_err(|_| fail()),
@@ -260,6 +277,26 @@ fn decode_here(
         (FieldType::Any, other) => Ok(any(other)),
         _ => Err(fail()),
     }
+}
+
+/// A date written `YYYY-MM-DD`. The usual form is read directly (chrono's pattern parser costs
+/// more than the rest of an event's decoding); anything else goes to chrono, which also takes
+/// one-digit months and days.
+fn date(text: &str) -> Option<NaiveDate> {
+    let bytes = text.as_bytes();
+    let digits = |range: std::ops::Range<usize>| -> Option<u32> {
+        bytes.get(range)?.iter().try_fold(0u32, |n, b| {
+            b.is_ascii_digit().then(|| n * 10 + u32::from(b - b'0'))
+        })
+    };
+    if bytes.len() == 10
+        && bytes.get(4) == Some(&b'-')
+        && bytes.get(7) == Some(&b'-')
+        && let (Some(year), Some(month), Some(day)) = (digits(0..4), digits(5..7), digits(8..10))
+    {
+        return NaiveDate::from_ymd_opt(i32::try_from(year).ok()?, month, day);
+    }
+    NaiveDate::parse_from_str(text, "%Y-%m-%d").ok()
 }
 
 /// A JSON number as a whole number: an integer, or a number written with a zero fraction
@@ -385,6 +422,63 @@ pub fn to_json(value: &Value) -> serde_json::Value {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    #[test]
+    fn dates_read_as_chrono_reads_them() {
+        for text in [
+            "2026-11-23",
+            "2024-02-29",
+            "2025-02-29",
+            "2026-13-01",
+            "2026-00-10",
+            "0000-01-01",
+            "9999-12-31",
+            "2026-1-5",
+            "2026-01-5",
+            "26-01-05",
+            "2026/01/05",
+            "2026-01-05 ",
+            " 2026-01-05",
+            "2026-01-0x",
+            "+2026-01-05",
+            "",
+            "2026-01-05T10:00:00",
+        ] {
+            assert_eq!(
+                date(text),
+                NaiveDate::parse_from_str(text, "%Y-%m-%d").ok(),
+                "{text:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn fields_are_found_whatever_the_order_of_the_object() {
+        let schema = Schema {
+            name: "e".to_string(),
+            is_event: true,
+            fields: vec![
+                (Arc::from("a"), FieldType::Int),
+                (
+                    Arc::from("b"),
+                    FieldType::Optional(Box::new(FieldType::Int)),
+                ),
+                (Arc::from("c"), FieldType::Int),
+            ],
+        };
+        // serde_json's map keeps keys sorted; an object built in another order reads the same.
+        let mut object = serde_json::Map::new();
+        object.insert("zz".to_string(), serde_json::json!(0));
+        object.insert("c".to_string(), serde_json::json!(3));
+        object.insert("a".to_string(), serde_json::json!(1));
+        let value = record(&[], &schema, &serde_json::Value::Object(object), "").unwrap();
+        let Value::Record(record) = value else {
+            panic!("not a record")
+        };
+        assert_eq!(record.get("a"), Some(&Value::Int(1)));
+        assert_eq!(record.get("b"), Some(&Value::Missing));
+        assert_eq!(record.get("c"), Some(&Value::Int(3)));
+    }
 
     #[test]
     fn errors_name_the_whole_path_of_the_field() {

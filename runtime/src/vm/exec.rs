@@ -1,6 +1,8 @@
 //! Running one instance: executes instructions from its `pc` until it waits, sleeps or ends,
 //! emitting effects. Sends go through consent, the marketing policy and rendering here.
 
+use std::sync::Arc;
+
 use chrono_tz::Tz;
 use journey_compiler::bytecode::{Category, Channel, Expr, Instr, Program, Record, Value};
 use sha2::{Digest, Sha256};
@@ -55,19 +57,49 @@ pub struct Place {
     zone_error: Option<String>,
 }
 
+/// A place with the profile's `locale` and `time_zone` texts it was worked out from.
+type RememberedPlace = (Option<Arc<str>>, Option<Arc<str>>, Place);
+
+thread_local! {
+    /// The last place worked out on this thread: customers stepped one after another mostly
+    /// share their locale and zone.
+    static LAST_PLACE: std::cell::RefCell<Option<RememberedPlace>> =
+        const { std::cell::RefCell::new(None) };
+}
+
 impl Place {
     /// The zone and locale of a profile.
     pub fn of(profile: &Record) -> Place {
-        let locale = match profile.get("locale") {
-            Some(Value::Text(tag)) => Locale::parse(tag),
-            _ => Locale::default(),
+        let text = |field: &str| match profile.get(field) {
+            Some(Value::Text(text)) => Some(text),
+            _ => None,
         };
-        let (zone, zone_error) = match profile.get("time_zone") {
-            Some(Value::Text(name)) => match clock::zone(name) {
-                Ok(zone) => (zone, None),
-                Err(message) => (Tz::UTC, Some(message)),
-            },
-            _ => (Tz::UTC, None),
+        let (locale_tag, zone_name) = (text("locale"), text("time_zone"));
+        let remembered = LAST_PLACE.with(|last| {
+            let last = last.try_borrow().ok()?;
+            let (tag, name, place) = last.as_ref()?;
+            (tag.as_deref() == locale_tag.map(AsRef::as_ref)
+                && name.as_deref() == zone_name.map(AsRef::as_ref))
+            .then(|| place.clone())
+        });
+        if let Some(place) = remembered {
+            return place;
+        }
+        let place = Place::work_out(locale_tag.map(AsRef::as_ref), zone_name.map(AsRef::as_ref));
+        LAST_PLACE.with(|last| {
+            if let Ok(mut last) = last.try_borrow_mut() {
+                *last = Some((locale_tag.cloned(), zone_name.cloned(), place.clone()));
+            }
+        });
+        place
+    }
+
+    fn work_out(locale_tag: Option<&str>, zone_name: Option<&str>) -> Place {
+        let locale = locale_tag.map_or_else(Locale::default, Locale::parse);
+        let (zone, zone_error) = match zone_name.map(clock::zone) {
+            Some(Ok(zone)) => (zone, None),
+            Some(Err(message)) => (Tz::UTC, Some(message)),
+            None => (Tz::UTC, None),
         };
         Place {
             zone,
@@ -414,7 +446,7 @@ impl Runner<'_> {
                     let why = |outcome: &str| {
                         let library = self.library;
                         match library.branch_text(&instance.version, *step) {
-                            Some(shown) => format!("`{shown}` is {outcome}"),
+                            Some(shown) => ["`", shown, "` is ", outcome].concat(),
                             None => format!(
                                 "`{}` is {outcome}",
                                 super::eval::show(condition, &program.slots)
@@ -609,10 +641,14 @@ impl Runner<'_> {
                         Some(instance.id),
                         Some(step),
                         DecisionKind::Skipped,
-                        format!(
-                            "`{}` not sent: the customer has no `{field}`",
-                            template.name
-                        ),
+                        [
+                            "`",
+                            &template.name,
+                            "` not sent: the customer has no `",
+                            field,
+                            "`",
+                        ]
+                        .concat(),
                     );
                     return SendOutcome::Continue;
                 }
@@ -721,15 +757,15 @@ impl Runner<'_> {
             self.marketing_sends.push(self.now);
         }
         let why = if marketing {
-            "marketing: consent given, outside quiet hours, within the frequency caps".to_string()
+            "marketing: consent given, outside quiet hours, within the frequency caps"
         } else {
-            "transactional: sent at once (policies do not apply)".to_string()
+            "transactional: sent at once (policies do not apply)"
         };
         self.decide(
             Some(instance.id),
             Some(step),
             DecisionKind::Sent,
-            format!("`{}` sent; {why}", template.name),
+            ["`", &template.name, "` sent; ", why].concat(),
         );
         self.effects.push(Effect::Send(Box::new(Message {
             message_id: message_id(
@@ -897,6 +933,43 @@ pub fn hex_into<'b>(bytes: impl Iterator<Item = &'b u8>, out: &mut String) {
             out.push(char::from(
                 DIGITS.get(usize::from(nibble)).copied().unwrap_or(b'0'),
             ));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn profile(locale: Option<&str>, zone: Option<&str>) -> Record {
+        Record::from_pairs(
+            [("locale", locale), ("time_zone", zone)]
+                .into_iter()
+                .filter_map(|(field, text)| Some((Arc::from(field), Value::text(text?)))),
+        )
+    }
+
+    #[test]
+    fn each_profile_gets_its_own_place_whatever_came_before() {
+        let rome = profile(Some("it-IT"), Some("Europe/Rome"));
+        let york = profile(Some("en-US"), Some("America/New_York"));
+        let wrong = profile(Some("en-US"), Some("Mars/Olympus"));
+        let none = profile(None, None);
+        for _ in 0..2 {
+            let place = Place::of(&rome);
+            assert_eq!((place.zone, place.locale.name()), (Tz::Europe__Rome, "it_IT"));
+            let place = Place::of(&york);
+            assert_eq!(
+                (place.zone, place.locale.name()),
+                (Tz::America__New_York, "en_US")
+            );
+            let place = Place::of(&wrong);
+            assert_eq!(place.zone, Tz::UTC);
+            assert!(place.zone_error.is_some());
+            let place = Place::of(&none);
+            assert_eq!((place.zone, place.zone_error), (Tz::UTC, None));
+            assert_eq!(place.locale, Locale::default());
         }
     }
 }

@@ -31,6 +31,9 @@ struct Derived {
     /// The condition of each branch step as the marketer wrote it (near enough), by program
     /// version and step, for decision texts.
     branches: BTreeMap<([u8; 32], u32), String>,
+    /// For each event name, the program versions (current or not) whose instances it may
+    /// concern: it starts, ends, is waited for, reaches a goal or is kept `since entry`.
+    reacting: BTreeMap<String, Vec<[u8; 32]>>,
 }
 
 /// What a deploy did to one journey.
@@ -113,6 +116,17 @@ impl Library {
             }
         }
         for (hash, program) in &self.programs {
+            let mut events: Vec<&str> = program.events_listened().collect();
+            events.extend(program.since_entry_events.iter().map(String::as_str));
+            events.sort_unstable();
+            events.dedup();
+            for event in events {
+                derived
+                    .reacting
+                    .entry(event.to_string())
+                    .or_default()
+                    .push(*hash);
+            }
             for instr in &program.code {
                 if let Instr::Branch {
                     step, condition, ..
@@ -144,6 +158,12 @@ impl Library {
             .upkeep
             .iter()
             .filter_map(|hash| Some((*hash, self.programs.get(hash)?)))
+    }
+
+    /// The program versions an event may concern once a customer runs them (see
+    /// `Program::listens_to`, plus events kept `since entry`).
+    pub fn reacting_to(&self, event: &str) -> &[[u8; 32]] {
+        self.derived.reacting.get(event).map_or(&[], Vec::as_slice)
     }
 
     /// The condition of a branch step of a program version, as written (near enough).

@@ -127,7 +127,7 @@ pub fn step_in_place(
         env,
         state,
         now,
-        effects: Vec::new(),
+        effects: Vec::with_capacity(8),
         executed,
         place,
     };
@@ -274,16 +274,15 @@ impl Vm<'_> {
             journeys,
             marketing_sends,
         } = &mut *self.state;
+        let reacting = library.reacting_to(&event.name);
         for (name, membership) in journeys.iter_mut() {
             for instance in &mut membership.instances {
+                if !reacting.contains(&instance.version) {
+                    continue;
+                }
                 let Some(program) = library.get(&instance.version) else {
                     continue;
                 };
-                if !program.listens_to(&event.name)
-                    && !program.since_entry_events.contains(&event.name)
-                {
-                    continue;
-                }
                 let mut runner = Runner {
                     program,
                     customer: id,
@@ -337,14 +336,14 @@ impl Vm<'_> {
             hash,
             program,
             slots,
-            &format!("`{}` arrived", trigger.event),
+            ["`", &trigger.event, "` arrived"].concat(),
         );
     }
 
     /// Applies the entry rules and exclusive groups; creates and runs an instance if allowed.
-    fn enter(&mut self, hash: [u8; 32], program: &Program, slots: Vec<Value>, cause: &str) {
+    fn enter(&mut self, hash: [u8; 32], program: &Program, slots: Vec<Value>, cause: String) {
         let now = self.now;
-        let journey = program.journey.clone();
+        let journey = program.journey.as_str();
         let library = self.library;
         let quiet = matches!(program.trigger, Trigger::Schedule { .. });
         // Exclusive groups: not while in another journey of the group.
@@ -363,7 +362,7 @@ impl Vm<'_> {
             });
             if let Some(other) = busy {
                 // A schedule asks every day: refusals that repeat are not worth a log line.
-                if quiet && other == journey {
+                if quiet && other == *journey {
                     return;
                 }
                 let (mut runner, _) = self.runner(program);
@@ -377,7 +376,14 @@ impl Vm<'_> {
             }
         }
         let (zone, locale) = self.zone_and_locale();
-        let membership = self.state.journeys.entry(journey.clone()).or_default();
+        if !self.state.journeys.contains_key(journey) {
+            self.state
+                .journeys
+                .insert(journey.to_string(), Membership::default());
+        }
+        let Some(membership) = self.state.journeys.get_mut(journey) else {
+            return;
+        };
         let refusal = match &program.entry {
             EntryRule::Once if membership.entries > 0 => {
                 Some("`once`: the customer entered before".to_string())
@@ -409,7 +415,9 @@ impl Vm<'_> {
             }
             _ => None,
         };
-        let membership = self.state.journeys.entry(journey.clone()).or_default();
+        let Some(membership) = self.state.journeys.get_mut(journey) else {
+            return;
+        };
         let refusal = refusal.or_else(|| {
             key.as_ref().and_then(|(expr, key)| {
                 membership
@@ -459,14 +467,11 @@ impl Vm<'_> {
             kept: Vec::new(),
         };
         let (mut runner, _) = self.runner(program);
-        runner.decide(Some(id), None, DecisionKind::Entered, cause.to_string());
+        runner.decide(Some(id), None, DecisionKind::Entered, cause);
         runner.run(&mut instance);
-        self.state
-            .journeys
-            .entry(journey)
-            .or_default()
-            .instances
-            .push(instance);
+        if let Some(membership) = self.state.journeys.get_mut(journey) {
+            membership.instances.push(instance);
+        }
     }
 
     // ------------------------------------------------------------------ timers and schedules
@@ -669,7 +674,7 @@ impl Vm<'_> {
             }
         }
         let slots = vec![Value::Missing; program.slots.len()];
-        self.enter(hash, program, slots, &format!("schedule \"{cron}\" fired"));
+        self.enter(hash, program, slots, format!("schedule \"{cron}\" fired"));
     }
 
     fn anniversary(&mut self, journey: &str) {
@@ -708,7 +713,7 @@ impl Vm<'_> {
                 hash,
                 program,
                 slots,
-                &format!("today is the anniversary of `customer.{attribute}`"),
+                format!("today is the anniversary of `customer.{attribute}`"),
             );
         }
     }
@@ -806,7 +811,7 @@ impl Vm<'_> {
                                 hash,
                                 program,
                                 slots,
-                                &format!("entered segment `{}`", segment.name),
+                                format!("entered segment `{}`", segment.name),
                             );
                         }
                     }
