@@ -181,22 +181,59 @@ fn main_territory(language: &str) -> String {
 /// (`p_cs_precedes` 1): this writes `19,90 €`, as Italian shops and CLDR do.
 #[must_use]
 pub fn money(amount_micros: i64, currency: &str, locale: &Locale) -> String {
-    let code = currency.trim().to_ascii_uppercase();
-    let minor_digits = minor_units(&code);
+    let trimmed = currency.trim();
+    let upper;
+    let code = if trimmed.bytes().any(|b| b.is_ascii_lowercase()) {
+        upper = trimmed.to_ascii_uppercase();
+        upper.as_str()
+    } else {
+        trimmed
+    };
+    let minor_digits = minor_units(code);
     let magnitude = round_micros(amount_micros.unsigned_abs(), minor_digits);
     let negative = amount_micros < 0 && magnitude > 0;
     let style = Monetary::of(locale, negative);
 
     let scale = 10_u64.pow(minor_digits);
-    let units = (magnitude / scale).to_string();
-    let mut number = group_digits(&units, style.thousands_sep, style.grouping);
+    let mut buffer = [0u8; 20];
+    let mut number = String::with_capacity(24);
+    group_digits_into(
+        digits_of(magnitude / scale, &mut buffer),
+        style.thousands_sep,
+        style.grouping,
+        &mut number,
+    );
     if minor_digits > 0 {
-        let width = usize::try_from(minor_digits).unwrap_or_default();
         number.push_str(style.decimal_point);
-        number.push_str(&format!("{:0width$}", magnitude % scale));
+        let fraction = digits_of(magnitude % scale, &mut buffer);
+        let width = usize::try_from(minor_digits).unwrap_or_default();
+        for _ in fraction.len()..width {
+            number.push('0');
+        }
+        number.push_str(fraction);
     }
     let sign = if negative { style.negative_sign } else { "" };
-    style.place(&number, symbol(&code), sign)
+    let mut out = String::with_capacity(number.len() + 16);
+    style.place_into(&number, symbol(code), sign, &mut out);
+    out
+}
+
+/// The decimal digits of `n`, written at the end of `buffer`.
+fn digits_of(mut n: u64, buffer: &mut [u8; 20]) -> &str {
+    let mut start = buffer.len();
+    for slot in buffer.iter_mut().rev() {
+        // The remainder is below 10, so the cast keeps it whole.
+        *slot = b'0' + (n % 10) as u8;
+        n /= 10;
+        start -= 1;
+        if n == 0 {
+            break;
+        }
+    }
+    buffer
+        .get(start..)
+        .and_then(|digits| std::str::from_utf8(digits).ok())
+        .unwrap_or("0")
 }
 
 /// Formats a date with the month written out: Italian `23 novembre 2026`, US English
@@ -419,29 +456,46 @@ fn symbol(code: &str) -> &str {
 /// Splits ASCII digits into groups, right to left, with glibc's grouping: each entry is the size
 /// of the next group, the last one repeats, and an entry of zero or less stops grouping.
 fn group_digits(digits: &str, separator: &str, grouping: &[i64]) -> String {
+    let mut out = String::with_capacity(digits.len() * 2);
+    group_digits_into(digits, separator, grouping, &mut out);
+    out
+}
+
+/// [`group_digits`], written to the end of `out`.
+fn group_digits_into(digits: &str, separator: &str, grouping: &[i64], out: &mut String) {
     if separator.is_empty() {
-        return digits.to_owned();
+        out.push_str(digits);
+        return;
     }
-    let mut groups = Vec::new();
-    let mut rest = digits;
+    // Where each group starts, right to left (a u64 has at most 20 digits).
+    let mut starts = [0usize; 24];
+    let mut count = 0;
+    let mut head = digits.len();
     let mut sizes = grouping.iter();
     let mut size = sizes.next().copied().unwrap_or(0);
     while let Ok(width) = usize::try_from(size) {
-        if width == 0 || rest.len() <= width {
+        if width == 0 || head <= width || count == starts.len() {
             break;
         }
-        let Some((head, tail)) = rest.split_at_checked(rest.len() - width) else {
-            break;
-        };
-        groups.push(tail);
-        rest = head;
+        head -= width;
+        if let Some(slot) = starts.get_mut(count) {
+            *slot = head;
+        }
+        count += 1;
         if let Some(next) = sizes.next() {
             size = *next;
         }
     }
-    groups.push(rest);
-    groups.reverse();
-    groups.join(separator)
+    out.push_str(digits.get(..head).unwrap_or_default());
+    for group in (0..count).rev() {
+        let start = starts.get(group).copied().unwrap_or_default();
+        let end = match group.checked_sub(1) {
+            Some(before) => starts.get(before).copied().unwrap_or(digits.len()),
+            None => digits.len(),
+        };
+        out.push_str(separator);
+        out.push_str(digits.get(start..end).unwrap_or_default());
+    }
 }
 
 /// What glibc's `LC_MONETARY` says about one sign of amount in one locale.
@@ -497,51 +551,60 @@ impl Monetary {
         style
     }
 
-    /// Puts number, symbol and sign together by POSIX's rules.
-    fn place(&self, number: &str, symbol: &str, sign: &str) -> String {
+    /// Puts number, symbol and sign together by POSIX's rules, at the end of `out`.
+    fn place_into(&self, number: &str, symbol: &str, sign: &str, out: &mut String) {
         if symbol.is_empty() {
-            return format!("{sign}{number}");
+            out.push_str(sign);
+            out.push_str(number);
+            return;
         }
         let sign_gap = if self.sep_by_space == 2 && !sign.is_empty() {
             " "
         } else {
             ""
         };
-        let (symbol_part, before, after) = match self.sign_posn {
-            0 if !sign.is_empty() => (symbol.to_owned(), "(".to_owned(), ")".to_owned()),
-            2 => (
-                symbol.to_owned(),
-                String::new(),
-                format!("{sign_gap}{sign}"),
-            ),
-            3 => (
-                format!("{sign}{sign_gap}{symbol}"),
-                String::new(),
-                String::new(),
-            ),
-            4 => (
-                format!("{symbol}{sign_gap}{sign}"),
-                String::new(),
-                String::new(),
-            ),
-            _ => (
-                symbol.to_owned(),
-                format!("{sign}{sign_gap}"),
-                String::new(),
-            ),
+        // The symbol with what sticks to it, and what goes before and after everything.
+        let (symbol_part, before, after): ([&str; 3], [&str; 2], [&str; 2]) = match self.sign_posn {
+            0 if !sign.is_empty() => ([symbol, "", ""], ["(", ""], [")", ""]),
+            2 => ([symbol, "", ""], ["", ""], [sign_gap, sign]),
+            3 => ([sign, sign_gap, symbol], ["", ""], ["", ""]),
+            4 => ([symbol, sign_gap, sign], ["", ""], ["", ""]),
+            _ => ([symbol, "", ""], [sign, sign_gap], ["", ""]),
         };
         // A symbol made of letters never touches the digits (`CHF 5.00`, not `CHF5.00`).
         let edge = if self.cs_precedes {
-            symbol_part.chars().last()
+            symbol_part
+                .iter()
+                .rev()
+                .find_map(|piece| piece.chars().last())
         } else {
-            symbol_part.chars().next()
+            symbol_part.iter().find_map(|piece| piece.chars().next())
         };
         let spaced = self.sep_by_space == 1 || edge.is_some_and(char::is_alphabetic);
         let gap = if spaced { " " } else { "" };
-        if self.cs_precedes {
-            format!("{before}{symbol_part}{gap}{number}{after}")
+        let pieces = if self.cs_precedes {
+            [
+                before[0],
+                before[1],
+                symbol_part[0],
+                symbol_part[1],
+                symbol_part[2],
+                gap,
+                number,
+            ]
         } else {
-            format!("{before}{number}{gap}{symbol_part}{after}")
+            [
+                before[0],
+                before[1],
+                number,
+                gap,
+                symbol_part[0],
+                symbol_part[1],
+                symbol_part[2],
+            ]
+        };
+        for piece in pieces.iter().chain(&after) {
+            out.push_str(piece);
         }
     }
 }

@@ -37,7 +37,7 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
 
-use pulldown_cmark::{CowStr, Event, LinkType, Tag, TagEnd};
+use pulldown_cmark::{Event, LinkType, Tag, TagEnd};
 
 use super::markdown;
 
@@ -475,6 +475,36 @@ fn lit_len(pieces: &[Piece]) -> usize {
 
 /// Whether a value fits its place (see the module's documentation).
 fn fits(value: &str, rule: Rule) -> bool {
+    if value.is_ascii() {
+        fits_ascii(value, rule)
+    } else {
+        fits_chars(value, rule)
+    }
+}
+
+/// [`fits`] for most values: the same tests on bytes.
+fn fits_ascii(value: &str, rule: Rule) -> bool {
+    let bytes = value.as_bytes();
+    let (Some(&first), Some(&last)) = (bytes.first(), bytes.last()) else {
+        return false;
+    };
+    // `char::is_whitespace` also counts the vertical tab, which `u8::is_ascii_whitespace` does
+    // not; every other ASCII blank but the space is a control character.
+    let blank = |b: u8| b.is_ascii_whitespace() || b == 0x0b;
+    let escaped = |b: u8| ESCAPED.as_bytes().contains(&b);
+    !(blank(first)
+        || blank(last)
+        || (rule.line_start && !(first.is_ascii_alphanumeric() || escaped(first)))
+        || (rule.not_only_digits && bytes.iter().all(u8::is_ascii_digit))
+        || (rule.alnum_start && !first.is_ascii_alphanumeric())
+        || (rule.alnum_end && !last.is_ascii_alphanumeric())
+        || bytes
+            .iter()
+            .any(|&b| b.is_ascii_control() || b == b'`' || (rule.href && blank(b))))
+}
+
+/// [`fits`] for any value, character by character.
+fn fits_chars(value: &str, rule: Rule) -> bool {
     let (Some(first), Some(last)) = (value.chars().next(), value.chars().next_back()) else {
         return false;
     };
@@ -492,14 +522,15 @@ fn fits(value: &str, rule: Rule) -> bool {
         .any(|c| c.is_control() || c == '`' || (rule.href && c.is_whitespace()))
 }
 
-/// Text as pulldown-cmark's HTML writer escapes a text event (`&`, `<`, `>`).
+/// Text as pulldown-cmark's HTML writer escapes a text event (`&`, `<`, `>`). The three are
+/// ASCII, so bytes are looked at: no byte of a longer UTF-8 sequence can be one of them.
 fn body_text_into(value: &str, out: &mut String) {
     let mut start = 0;
-    for (idx, c) in value.char_indices() {
-        let escaped = match c {
-            '&' => "&amp;",
-            '<' => "&lt;",
-            '>' => "&gt;",
+    for (idx, byte) in value.bytes().enumerate() {
+        let escaped = match byte {
+            b'&' => "&amp;",
+            b'<' => "&lt;",
+            b'>' => "&gt;",
             _ => continue,
         };
         out.push_str(value.get(start..idx).unwrap_or_default());
@@ -509,21 +540,10 @@ fn body_text_into(value: &str, out: &mut String) {
     out.push_str(value.get(start..).unwrap_or_default());
 }
 
-/// A link destination as pulldown-cmark's HTML writer escapes it (its own function, through the
-/// writer: the escaping is per byte, so pieces of a destination escape the same apart).
+/// A link destination as pulldown-cmark's HTML writer escapes it: with the function it calls
+/// (per byte, so pieces of a destination escape the same apart).
 fn href_into(value: &str, out: &mut String) -> Option<()> {
-    let mut link = String::with_capacity(value.len() + 16);
-    pulldown_cmark::html::push_html(
-        &mut link,
-        std::iter::once(Event::Start(Tag::Link {
-            link_type: LinkType::Inline,
-            dest_url: CowStr::Borrowed(value),
-            title: CowStr::Borrowed(""),
-            id: CowStr::Borrowed(""),
-        })),
-    );
-    out.push_str(link.strip_prefix("<a href=\"")?.strip_suffix("\">")?);
-    Some(())
+    pulldown_cmark_escape::escape_href(out, value).ok()
 }
 
 fn paste(pieces: &[Piece], values: &[&str]) -> Option<String> {
@@ -547,6 +567,58 @@ fn paste_into(piece: &Piece, values: &[&str], out: &mut String) -> Option<()> {
 mod tests {
     use super::*;
     use crate::render::escape::markdown_value_into;
+
+    #[test]
+    fn ascii_values_fit_as_characters_do() {
+        let values = [
+            "",
+            " ",
+            "a",
+            "ab",
+            "12",
+            "a1",
+            "1a",
+            "-x",
+            "x-",
+            "#1",
+            "*",
+            "a b",
+            " a",
+            "a ",
+            "a\tb",
+            "a\u{b}",
+            "\u{b}a",
+            "a\u{c}",
+            "a\nb",
+            "a\rb",
+            "a`b",
+            "a\u{7f}",
+            "a\u{0}",
+            "https://x.it/a?b=1&c=2",
+            "Giulia",
+            "19,90 €",
+            "A-12",
+            "(x)",
+            "!",
+            "~~",
+        ];
+        for value in values.iter().filter(|v| v.is_ascii()) {
+            for bits in 0..32u8 {
+                let rule = Rule {
+                    href: bits & 1 != 0,
+                    line_start: bits & 2 != 0,
+                    not_only_digits: bits & 4 != 0,
+                    alnum_start: bits & 8 != 0,
+                    alnum_end: bits & 16 != 0,
+                };
+                assert_eq!(
+                    fits_ascii(value, rule),
+                    fits_chars(value, rule),
+                    "{value:?} {rule:?}"
+                );
+            }
+        }
+    }
 
     /// The whole rendering of a source with these values.
     fn full(segments: &[Segment<'_>], values: &[&str]) -> (String, String) {
