@@ -80,19 +80,22 @@ impl Server {
     }
 
     /// Sends SIGHUP (compile the folder again and deploy) and waits until the log says `done`.
-    fn hangup_until(&self, done: &str) {
+    /// Sends SIGHUP and waits until the log says each of `said` (lines of the deploy and of the
+    /// writer's work after it come from different threads, in either order).
+    fn hangup_until(&self, said: &[&str]) {
         let _ = Command::new("kill")
             .args(["-HUP", &self.child.id().to_string()])
             .status();
         let deadline = Instant::now() + Duration::from_secs(30);
         while Instant::now() < deadline {
-            if self.log_text().contains(done) {
+            let log = self.log_text();
+            if said.iter().all(|text| log.contains(text)) {
                 return;
             }
             std::thread::sleep(Duration::from_millis(50));
         }
         panic!(
-            "after SIGHUP the log never said {done:?}:\n{}",
+            "after SIGHUP the log never said all of {said:?}:\n{}",
             self.log_text()
         );
     }
@@ -449,14 +452,10 @@ fn a_deploy_with_a_migration_moves_the_waiting_customers_to_the_new_version() {
         "{}",
         super::stdout(&plan)
     );
-    server.hangup_until("migration done");
-    assert!(
-        server
-            .log_text()
-            .contains("customers at `awaiting_shipment` are migrated"),
-        "{}",
-        server.log_text()
-    );
+    server.hangup_until(&[
+        "migration done",
+        "customers at `awaiting_shipment` are migrated",
+    ]);
     // The wait starts again at the deploy: two virtual hours, one real second.
     let notice = server.wait_for_email("Aggiornamento sul tuo ordine MIG1");
     assert!(notice.contains("giulia@example.it"));
