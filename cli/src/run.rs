@@ -139,9 +139,14 @@ async fn serve(config: Config) -> ExitCode {
         Ok(secret) => secret,
         Err(error) => return usage_error(&error.0),
     };
-    let backend = match Sled::open(&data.join("store")) {
+    let backend = match Sled::open_with(&data.join("store"), config.store.compression) {
         Ok(backend) => backend,
         Err(error) => return usage_error(&error.message),
+    };
+    let compressed = if backend.compressed() {
+        "compressed"
+    } else {
+        "not compressed"
     };
     let store = Store::new(Arc::new(backend));
     let clock: Arc<dyn Clock> = match config.clock_speed {
@@ -195,7 +200,7 @@ async fn serve(config: Config) -> ExitCode {
         .local_addr()
         .map_or_else(|_| config.ingest.listen.to_string(), |a| a.to_string());
     tracing::info!(
-        "journey run: listening on http://{address}, data in {}, journeys from {}",
+        "journey run: listening on http://{address}, data in {} (store {compressed}), journeys from {}",
         data.display(),
         journeys.display()
     );

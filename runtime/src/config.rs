@@ -31,6 +31,23 @@ pub struct Config {
     pub delivery: crate::delivery::Config,
     /// Logging.
     pub log: Log,
+    /// The store.
+    pub store: StoreConfig,
+}
+
+/// The `[store]` table.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StoreConfig {
+    /// Whether a new store compresses its log with zstd (default `true`): less than half the
+    /// disk, more CPU per write. A store keeps the setting it was made with.
+    pub compression: bool,
+}
+
+impl Default for StoreConfig {
+    fn default() -> StoreConfig {
+        StoreConfig { compression: true }
+    }
 }
 
 /// The `[shop]` table.
@@ -198,6 +215,12 @@ mod tests {
     fn every_key_is_optional_and_typos_are_errors() {
         let config = Config::parse("").unwrap();
         assert_eq!(config.data_folder(), PathBuf::from("data"));
+        assert!(
+            config.store.compression,
+            "a new store is compressed by default"
+        );
+        let config = Config::parse("[store]\ncompression = false\n").unwrap();
+        assert!(!config.store.compression);
         let Err(error) = Config::parse("[shop]\nnmae = \"x\"\n") else {
             panic!("a misspelled key must be refused");
         };

@@ -1,6 +1,7 @@
 //! The store's backends agree: random sequences of batches (customers, timers set, replaced and
 //! cancelled, outbox messages, processed event keys) applied to the memory and the sled backend
-//! read back the same; what sled synced is there after reopening the folder.
+//! read back the same; what sled synced is there after reopening the folder; a new folder is
+//! compressed, and one made without compression (by an earlier version) still opens.
 
 #![allow(
     clippy::panic,
@@ -12,7 +13,7 @@
 use std::sync::Arc;
 
 use journey_compiler::bytecode::{Category, Channel};
-use journey_runtime::store::{Batch, Memory, OutboxRecord, Sled, Store};
+use journey_runtime::store::{Batch, Memory, OutboxRecord, Sled, Store, sled_compression};
 use journey_runtime::vm::{CustomerState, Message, TimerId};
 use proptest::prelude::*;
 
@@ -201,4 +202,96 @@ fn a_second_process_cannot_open_the_same_folder() {
         message.contains("is another `journey run` using it?"),
         "{message}"
     );
+}
+
+/// Writes some of everything, syncs, and returns what the store reads back.
+fn fill(store: &Store) -> String {
+    apply(
+        store,
+        &[
+            Op::Customer(1, 7),
+            Op::Customer(2, 3),
+            Op::SetTimer(1, 0, 42),
+            Op::Outbox(3),
+            Op::Processed(9),
+        ],
+    );
+    store.sync().unwrap();
+    snapshot(store)
+}
+
+#[test]
+fn a_new_folder_is_compressed_and_stays_so() {
+    let dir = temp("compressed");
+    let before = {
+        let sled = Sled::open(&dir).unwrap();
+        assert!(sled.compressed());
+        fill(&Store::new(Arc::new(sled)))
+    };
+    assert_eq!(sled_compression(&dir.join("db")).unwrap(), Some(true));
+    // Asking for no compression does not change a folder made with it.
+    let sled = Sled::open_with(&dir, false).unwrap();
+    assert!(sled.compressed());
+    assert_eq!(snapshot(&Store::new(Arc::new(sled))), before);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn a_folder_made_without_compression_still_opens_and_keeps_its_data() {
+    let dir = temp("uncompressed");
+    // What versions before compression made: sled's defaults, no compression.
+    {
+        let old = sled::Config::new().path(dir.join("db")).open().unwrap();
+        old.insert(b"c-old", b"written by an earlier version".to_vec())
+            .unwrap();
+        old.flush().unwrap();
+    }
+    assert_eq!(sled_compression(&dir.join("db")).unwrap(), Some(false));
+    let before = {
+        let sled = Sled::open(&dir).unwrap();
+        assert!(!sled.compressed(), "the folder keeps its setting");
+        assert_eq!(
+            journey_runtime::store::Backend::get(&sled, b"c-old").unwrap(),
+            Some(b"written by an earlier version".to_vec())
+        );
+        fill(&Store::new(Arc::new(sled)))
+    };
+    let sled = Sled::open(&dir).unwrap();
+    assert!(!sled.compressed());
+    assert_eq!(
+        journey_runtime::store::Backend::get(&sled, b"c-old").unwrap(),
+        Some(b"written by an earlier version".to_vec())
+    );
+    assert_eq!(snapshot(&Store::new(Arc::new(sled))), before);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn a_new_folder_can_be_made_without_compression() {
+    let dir = temp("off");
+    let before = {
+        let sled = Sled::open_with(&dir, false).unwrap();
+        assert!(!sled.compressed());
+        fill(&Store::new(Arc::new(sled)))
+    };
+    assert_eq!(sled_compression(&dir.join("db")).unwrap(), Some(false));
+    let sled = Sled::open(&dir).unwrap();
+    assert!(!sled.compressed());
+    assert_eq!(snapshot(&Store::new(Arc::new(sled))), before);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn unreadable_store_settings_are_an_error_not_a_guess() {
+    let dir = temp("settings");
+    let db = dir.join("db");
+    assert_eq!(sled_compression(&db).unwrap(), None, "no folder yet: new");
+    std::fs::create_dir_all(&db).unwrap();
+    assert_eq!(sled_compression(&db).unwrap(), None, "no settings yet: new");
+    std::fs::write(db.join("conf"), "segment_size: 524288\nversion: 0.34\n1234").unwrap();
+    let error = sled_compression(&db).unwrap_err().message;
+    assert!(error.contains("may be damaged"), "{error}");
+    let error = Sled::open(&dir).err().unwrap().message;
+    assert!(error.contains("may be damaged"), "{error}");
+    let _ = std::fs::remove_dir_all(dir);
 }

@@ -26,7 +26,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-pub use backend::{Backend, Error, Memory, Pairs, Sled};
+pub use backend::{Backend, COMPRESSION_LEVEL, Error, Memory, Pairs, Sled, sled_compression};
 
 use crate::vm::{CustomerState, Message, TimerId};
 
