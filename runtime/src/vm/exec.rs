@@ -958,7 +958,10 @@ mod tests {
         let none = profile(None, None);
         for _ in 0..2 {
             let place = Place::of(&rome);
-            assert_eq!((place.zone, place.locale.name()), (Tz::Europe__Rome, "it_IT"));
+            assert_eq!(
+                (place.zone, place.locale.name()),
+                (Tz::Europe__Rome, "it_IT")
+            );
             let place = Place::of(&york);
             assert_eq!(
                 (place.zone, place.locale.name()),
