@@ -36,18 +36,13 @@ pub struct Config {
 }
 
 /// The `[store]` table.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct StoreConfig {
-    /// Whether a new store compresses its log with zstd (default `true`): less than half the
-    /// disk, more CPU per write. A store keeps the setting it was made with.
+    /// Whether a new store compresses its log with zstd (default `false`): less than half the
+    /// disk, for more CPU per write and a slower start. A store keeps the setting it was made
+    /// with.
     pub compression: bool,
-}
-
-impl Default for StoreConfig {
-    fn default() -> StoreConfig {
-        StoreConfig { compression: true }
-    }
 }
 
 /// The `[shop]` table.
@@ -216,11 +211,11 @@ mod tests {
         let config = Config::parse("").unwrap();
         assert_eq!(config.data_folder(), PathBuf::from("data"));
         assert!(
-            config.store.compression,
-            "a new store is compressed by default"
+            !config.store.compression,
+            "a new store is not compressed by default"
         );
-        let config = Config::parse("[store]\ncompression = false\n").unwrap();
-        assert!(!config.store.compression);
+        let config = Config::parse("[store]\ncompression = true\n").unwrap();
+        assert!(config.store.compression);
         let Err(error) = Config::parse("[shop]\nnmae = \"x\"\n") else {
             panic!("a misspelled key must be refused");
         };

@@ -221,10 +221,10 @@ fn fill(store: &Store) -> String {
 }
 
 #[test]
-fn a_new_folder_is_compressed_and_stays_so() {
+fn a_new_folder_asked_to_compress_is_compressed_and_stays_so() {
     let dir = temp("compressed");
     let before = {
-        let sled = Sled::open(&dir).unwrap();
+        let sled = Sled::open_with(&dir, true).unwrap();
         assert!(sled.compressed());
         fill(&Store::new(Arc::new(sled)))
     };
@@ -267,15 +267,16 @@ fn a_folder_made_without_compression_still_opens_and_keeps_its_data() {
 }
 
 #[test]
-fn a_new_folder_can_be_made_without_compression() {
+fn a_new_folder_is_not_compressed_by_default() {
     let dir = temp("off");
     let before = {
-        let sled = Sled::open_with(&dir, false).unwrap();
+        let sled = Sled::open(&dir).unwrap();
         assert!(!sled.compressed());
         fill(&Store::new(Arc::new(sled)))
     };
     assert_eq!(sled_compression(&dir.join("db")).unwrap(), Some(false));
-    let sled = Sled::open(&dir).unwrap();
+    // Asking for compression later does not change a folder made without it.
+    let sled = Sled::open_with(&dir, true).unwrap();
     assert!(!sled.compressed());
     assert_eq!(snapshot(&Store::new(Arc::new(sled))), before);
     let _ = std::fs::remove_dir_all(dir);

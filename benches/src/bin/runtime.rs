@@ -19,7 +19,8 @@
 //! default 1,000 at 50/s), `--timers N` (measure 5, default 20,000), `--speed S` (measure 5's
 //! clock, default 3,600), `--clients N` (default 64), `--only DIGITS` (e.g. `--only 123`; 6 and 7
 //! run together), `--dir PATH` (where the temporary folders go, default the system's temporary
-//! folder), `--binary PATH`, `--keep` (keep the data folders). `--breakdown DATA N` only prints
+//! folder), `--binary PATH`, `--keep` (keep the data folders), `--compressed` (`journey run` with
+//! `[store] compression = true`). `--breakdown DATA N` only prints
 //! what the store of a stopped data folder holds, table by table, per customer of `N`.
 
 #[path = "runtime/disk.rs"]
@@ -92,6 +93,8 @@ pub struct Options {
     pub binary: PathBuf,
     /// Keep the data folders.
     pub keep: bool,
+    /// Run `journey run` with `[store] compression = true`.
+    pub compressed: bool,
     /// Seconds for each of F and C.
     pub seconds: f64,
     /// Only print what a stopped data folder's store holds, table by table, for this many
@@ -118,6 +121,7 @@ impl Options {
             dir: std::env::temp_dir(),
             binary: repo().join("target/release/journey"),
             keep: false,
+            compressed: false,
             seconds: 4.0,
             breakdown: None,
         };
@@ -153,6 +157,7 @@ impl Options {
                 "--dir" => options.dir = PathBuf::from(value()?),
                 "--binary" => options.binary = PathBuf::from(value()?),
                 "--keep" => options.keep = true,
+                "--compressed" => options.compressed = true,
                 "--breakdown" => {
                     let folder = PathBuf::from(value()?);
                     options.breakdown = Some((folder, number(value()?)?));
@@ -283,6 +288,7 @@ fn setup(options: &Options) -> Result<Setup, Error> {
     Ok(Setup {
         binary: options.binary.clone(),
         journeys: repo().join("journeys"),
+        compressed: options.compressed,
     })
 }
 

@@ -18,6 +18,8 @@ pub struct Setup {
     pub binary: PathBuf,
     /// The shipped `journeys/` folder.
     pub journeys: PathBuf,
+    /// Whether new stores are compressed (`[store] compression`).
+    pub compressed: bool,
 }
 
 /// A running `journey run`, killed when dropped.
@@ -48,7 +50,13 @@ impl Server {
         std::fs::create_dir_all(data)?;
         let parent = data.parent().unwrap_or(data);
         let config = data.with_extension("toml");
-        std::fs::write(&config, "[log]\nlevel = \"warn\"\n")?;
+        std::fs::write(
+            &config,
+            format!(
+                "[log]\nlevel = \"warn\"\n\n[store]\ncompression = {}\n",
+                setup.compressed
+            ),
+        )?;
         let port = free_port()?;
         let log = data.with_extension(format!("log-{port}"));
         let started = Instant::now();
