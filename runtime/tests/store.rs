@@ -193,7 +193,7 @@ fn what_sled_synced_is_there_after_reopening() {
 #[test]
 fn a_second_process_cannot_open_the_same_folder() {
     let dir = temp("locked");
-    let _first = Sled::open(&dir).unwrap();
+    let first = Sled::open(&dir).unwrap();
     // sled takes a file lock; within one process a second open of the same folder fails too.
     let second = Sled::open(&dir);
     assert!(second.is_err());
@@ -202,6 +202,8 @@ fn a_second_process_cannot_open_the_same_folder() {
         message.contains("is another `journey run` using it?"),
         "{message}"
     );
+    drop(first);
+    let _ = std::fs::remove_dir_all(dir);
 }
 
 /// Writes some of everything, syncs, and returns what the store reads back.
