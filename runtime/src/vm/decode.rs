@@ -453,7 +453,7 @@ mod tests {
     }
 
     #[test]
-    fn fields_are_found_whatever_the_order_of_the_object() {
+    fn the_walk_passes_over_unknown_keys_and_missing_fields() {
         let schema = Schema {
             name: "e".to_string(),
             is_event: true,
@@ -466,7 +466,8 @@ mod tests {
                 (Arc::from("c"), FieldType::Int),
             ],
         };
-        // serde_json's map keeps keys sorted; an object built in another order reads the same.
+        // Inserted out of order (serde_json's map sorts them), with a key the schema does not
+        // know after every field and an optional field absent between two present ones.
         let mut object = serde_json::Map::new();
         object.insert("zz".to_string(), serde_json::json!(0));
         object.insert("c".to_string(), serde_json::json!(3));
