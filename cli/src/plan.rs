@@ -14,7 +14,7 @@ use std::process::ExitCode;
 
 use journey_compiler::bytecode::{KnownValue, MigrationTarget, Program, StepLabel, format};
 use journey_compiler::check::migrations::RunningVersion;
-use journey_runtime::api::JourneyView;
+use journey_runtime::api::{JourneyList, JourneyView};
 
 use crate::check::usage_error;
 use crate::compile::write_stdout;
@@ -239,89 +239,10 @@ fn from_api(url: &str, token: Option<&str>) -> Result<Vec<Running>, String> {
             ));
         }
     }
-    let unexpected = || format!("the answer of {url} to GET /v1/journeys is not a journey list");
-    let document: serde_json::Value = serde_json::from_str(&body).map_err(|_| unexpected())?;
-    let journeys = document
-        .get("journeys")
-        .and_then(|j| j.as_array())
-        .ok_or_else(unexpected)?;
-    journeys
-        .iter()
-        .map(|journey| {
-            let name = journey.get("name").and_then(|n| n.as_str());
-            let versions = journey.get("versions").and_then(|v| v.as_array());
-            let (Some(name), Some(versions)) = (name, versions) else {
-                return Err(unexpected());
-            };
-            let versions = versions
-                .iter()
-                .map(|v| {
-                    let version = v.get("version").and_then(|x| x.as_str());
-                    let current = v.get("current").and_then(serde_json::Value::as_bool);
-                    let steps = v.get("customers_per_step").and_then(|s| s.as_object());
-                    let (Some(version), Some(current), Some(steps)) = (version, current, steps)
-                    else {
-                        return Err(unexpected());
-                    };
-                    Ok(Version {
-                        version: version.to_string(),
-                        current,
-                        steps: steps
-                            .iter()
-                            .map(|(step, n)| (step.clone(), n.as_u64().unwrap_or(0)))
-                            .collect(),
-                        labels: labels_of(v),
-                    })
-                })
-                .collect::<Result<Vec<_>, _>>()?;
-            Ok(Running {
-                name: name.to_string(),
-                versions,
-            })
-        })
-        .collect()
-}
-
-/// The labelled steps of a version in the API's answer (absent from older servers: none).
-fn labels_of(version: &serde_json::Value) -> Vec<(String, u64, Vec<KnownValue>)> {
-    let text = |v: &serde_json::Value, key: &str| {
-        v.get(key)
-            .and_then(|x| x.as_str())
-            .unwrap_or_default()
-            .to_string()
-    };
-    version
-        .get("labels")
-        .and_then(|l| l.as_array())
-        .map(|labels| {
-            labels
-                .iter()
-                .map(|label| {
-                    let carries = label
-                        .get("carries")
-                        .and_then(|c| c.as_array())
-                        .map(|carries| {
-                            carries
-                                .iter()
-                                .map(|c| KnownValue {
-                                    name: text(c, "name"),
-                                    event: text(c, "event"),
-                                })
-                                .collect()
-                        })
-                        .unwrap_or_default();
-                    (
-                        text(label, "name"),
-                        label
-                            .get("customers")
-                            .and_then(serde_json::Value::as_u64)
-                            .unwrap_or(0),
-                        carries,
-                    )
-                })
-                .collect()
-        })
-        .unwrap_or_default()
+    let answer: JourneyList = serde_json::from_str(&body).map_err(|error| {
+        format!("the answer of {url} to GET /v1/journeys is not a journey list: {error}")
+    })?;
+    Ok(answer.journeys.iter().map(from_view).collect())
 }
 
 /// What the `migrate` lines of a new version do to the versions running: customers moved per

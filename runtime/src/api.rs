@@ -5,7 +5,7 @@
 use std::future::Future;
 use std::sync::Arc;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::vm::{Event, Library};
 
@@ -104,8 +104,16 @@ pub struct CustomerView {
     pub decisions: Vec<DecisionView>,
 }
 
+/// The answer of `GET /v1/journeys`: `{"journeys": [...]}` (what the server sends and what
+/// `journey plan` reads).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct JourneyList {
+    /// The deployed journeys.
+    pub journeys: Vec<JourneyView>,
+}
+
 /// A deployed journey, for `GET /v1/journeys`.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct JourneyView {
     /// The journey's name.
     pub name: String,
@@ -116,7 +124,7 @@ pub struct JourneyView {
 }
 
 /// One version of a journey.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct VersionView {
     /// Short content hash.
     pub version: String,
@@ -125,12 +133,14 @@ pub struct VersionView {
     /// Customers at each step where they stand (the step's first source line, after its label:
     /// `step reminder: wait 3 hours`); a customer asleep in a wait counts at that wait.
     pub customers_per_step: std::collections::BTreeMap<String, u64>,
-    /// The labelled steps (`step reminder: …`), which `migrate` lines of a new version name.
+    /// The labelled steps (`step reminder: …`), which `migrate` lines of a new version name
+    /// (absent from the answers of servers older than labels: none).
+    #[serde(default)]
     pub labels: Vec<LabelView>,
 }
 
 /// A labelled step of a version.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct LabelView {
     /// The label.
     pub name: String,
@@ -141,7 +151,7 @@ pub struct LabelView {
 }
 
 /// A value a customer carries at a step.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct CarriedView {
     /// The name the journey gives it (`order`).
     pub name: String,

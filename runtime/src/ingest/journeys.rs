@@ -13,19 +13,14 @@ use serde::Serialize;
 
 use super::Shared;
 use super::errors::Problem;
-use crate::api::{Api, JourneyView};
-
-#[derive(Serialize)]
-struct Answer {
-    journeys: Vec<JourneyView>,
-}
+use crate::api::{Api, JourneyList};
 
 /// The handler.
 pub(crate) async fn list<A: Api>(
     State(shared): State<Arc<Shared<A>>>,
 ) -> Result<Json<impl Serialize>, Problem> {
     let journeys = shared.api.journeys().await?;
-    Ok(Json(Answer { journeys }))
+    Ok(Json(JourneyList { journeys }))
 }
 
 /// The handler of `POST /v1/deploy` (any body is ignored).
