@@ -757,9 +757,4 @@ impl Program {
             .chain(self.exits.iter().map(|m| m.event.as_str()))
             .chain(self.goals.iter().map(|g| g.event.event.as_str()))
     }
-
-    /// Whether the program reacts to an event with this name at all (trigger, wait, exit, goal).
-    pub fn listens_to(&self, event: &str) -> bool {
-        self.events_listened().any(|name| name == event)
-    }
 }

@@ -161,7 +161,7 @@ impl Library {
     }
 
     /// The program versions an event may concern once a customer runs them (see
-    /// `Program::listens_to`, plus events kept `since entry`).
+    /// `Program::events_listened`, plus events kept `since entry`).
     pub fn reacting_to(&self, event: &str) -> &[[u8; 32]] {
         self.derived.reacting.get(event).map_or(&[], Vec::as_slice)
     }
