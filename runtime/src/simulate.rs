@@ -5,7 +5,8 @@
 //! Inputs at the same instant run in the order they were queued. Nothing here reads the real
 //! clock: a year of virtual time takes as long as the steps it contains.
 
-use std::collections::{BTreeMap, HashMap};
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BinaryHeap, HashMap};
 use std::str::FromStr;
 
 use chrono::TimeZone;
@@ -36,34 +37,65 @@ pub struct Summary {
     pub errors: u64,
     /// Decisions.
     pub decisions: u64,
-    /// The most timers pending at once.
-    pub peak_timers: usize,
+    /// Timers set (a timer set again counts again).
+    pub timers_set: u64,
+    /// The most timers one customer had pending at once.
+    pub peak_timers_per_customer: usize,
 }
 
-enum Pending {
-    /// An input for the customer with this number (`Simulator::ids`).
-    Input {
-        customer: u32,
-        input: Input,
-    },
-    Schedule {
-        journey: String,
-    },
+impl Summary {
+    fn add(&mut self, other: &Summary) {
+        self.effects += other.effects;
+        self.messages += other.messages;
+        self.errors += other.errors;
+        self.decisions += other.decisions;
+        self.timers_set += other.timers_set;
+        self.peak_timers_per_customer = self
+            .peak_timers_per_customer
+            .max(other.peak_timers_per_customer);
+    }
 }
+
+/// What one customer has queued before the run.
+#[derive(Default)]
+struct Lane {
+    /// Profiles given with [`Simulator::add_customer`], applied before anything queued.
+    profiles: Vec<(i64, Input)>,
+    /// Inputs queued with [`Simulator::queue`]: time, order of queuing, input.
+    queued: Vec<(i64, u64, Input)>,
+}
+
+/// A schedule trigger's firings up to the end of the simulation, worked out once for every
+/// customer.
+struct Schedule {
+    journey: String,
+    /// The order of queuing of the first firing (later ones are ordered as they are reached).
+    seq: u64,
+    firings: Vec<i64>,
+}
+
+/// Fewer customers than this are simulated on the calling thread alone.
+const PARALLEL_FROM: usize = 256;
 
 /// A running simulation.
+///
+/// Customers never affect one another, so the simulator runs each customer's own queue (their
+/// events, the timers the VM sets for them, the schedule firings) to its end, customers side by
+/// side on every core, and then merges what happened into one log ordered by time (at the same
+/// instant, customer by customer in the order they were first named, each customer's effects
+/// in the order they happened). The result does not depend on the number of threads.
 pub struct Simulator<'a> {
     library: &'a Library,
     env: &'a Environment,
     /// Every customer's state.
     pub customers: BTreeMap<String, CustomerState>,
-    order: Vec<String>,
-    /// Every customer id queued or added, by number (the queue and the timers name customers by
-    /// number, so setting a timer does not copy the id), and the number of each.
+    /// Every customer id queued or added, by number, and the number of each.
     ids: Vec<String>,
     numbers: HashMap<String, u32>,
-    queue: BTreeMap<(i64, u64), Pending>,
-    timers: HashMap<(u32, TimerId), (i64, u64)>,
+    /// What each customer (by number) has queued.
+    lanes: Vec<Lane>,
+    /// Schedule triggers queued: first firing, order of queuing, journey.
+    schedules: Vec<(i64, u64, String)>,
     next_seq: u64,
     /// Everything that happened (empty when only counts are kept).
     pub log: Vec<Entry>,
@@ -71,6 +103,8 @@ pub struct Simulator<'a> {
     pub summary: Summary,
     /// Whether effects are kept in `log` (the default) or only counted in `summary`.
     keep_log: bool,
+    /// The most threads to use (at least one).
+    threads: usize,
     /// VM steps taken.
     pub steps: u64,
     /// Instructions executed.
@@ -85,15 +119,15 @@ impl<'a> Simulator<'a> {
             library,
             env,
             customers: BTreeMap::new(),
-            order: Vec::new(),
             ids: Vec::new(),
             numbers: HashMap::new(),
-            queue: BTreeMap::new(),
-            timers: HashMap::new(),
+            lanes: Vec::new(),
+            schedules: Vec::new(),
             next_seq: 0,
             log: Vec::new(),
             summary: Summary::default(),
             keep_log: true,
+            threads: std::thread::available_parallelism().map_or(1, usize::from),
             steps: 0,
             executed: 0,
             until,
@@ -107,25 +141,37 @@ impl<'a> Simulator<'a> {
         self.keep_log = false;
     }
 
-    fn push(&mut self, at: i64, pending: Pending) -> u64 {
+    /// Uses at most this many threads (at least one; the default is one per core).
+    pub fn use_threads(&mut self, threads: usize) {
+        self.threads = threads.max(1);
+    }
+
+    fn seq(&mut self) -> u64 {
         let seq = self.next_seq;
         self.next_seq += 1;
-        self.queue.insert((at, seq), pending);
         seq
     }
 
     /// The number of a customer id (given on first use).
-    fn number(&mut self, id: &str) -> u32 {
+    fn number(&mut self, id: &str) -> usize {
         if let Some(number) = self.numbers.get(id) {
-            return *number;
+            return *number as usize;
         }
-        let number = u32::try_from(self.ids.len()).unwrap_or(u32::MAX);
+        let number = self.ids.len();
         self.ids.push(id.to_string());
-        self.numbers.insert(id.to_string(), number);
+        self.numbers
+            .insert(id.to_string(), u32::try_from(number).unwrap_or(u32::MAX));
+        self.lanes.push(Lane::default());
         number
     }
 
-    /// Adds a customer with an initial profile, at `at`.
+    fn lane(&mut self, id: &str) -> Option<&mut Lane> {
+        let number = self.number(id);
+        self.lanes.get_mut(number)
+    }
+
+    /// Adds a customer with an initial profile, at `at` (applied before anything queued for
+    /// them; adding a customer again starts them afresh).
     pub fn add_customer(
         &mut self,
         id: &str,
@@ -134,15 +180,18 @@ impl<'a> Simulator<'a> {
     ) {
         self.customers
             .insert(id.to_string(), CustomerState::new(id));
-        self.order.push(id.to_string());
-        let number = self.number(id);
-        self.apply(number, &Input::Profile(profile), at);
+        if let Some(lane) = self.lane(id) {
+            lane.profiles.clear();
+            lane.profiles.push((at, Input::Profile(profile)));
+        }
     }
 
     /// Queues an input for a customer.
     pub fn queue(&mut self, at: i64, customer: &str, input: Input) {
-        let customer = self.number(customer);
-        self.push(at, Pending::Input { customer, input });
+        let seq = self.seq();
+        if let Some(lane) = self.lane(customer) {
+            lane.queued.push((at, seq, input));
+        }
     }
 
     /// Queues the schedule triggers of every current journey from `from` on.
@@ -152,12 +201,8 @@ impl<'a> Simulator<'a> {
             if let journey_compiler::bytecode::Trigger::Schedule { .. } = &program.trigger
                 && let Some(at) = next_fire(program, from)
             {
-                self.push(
-                    at,
-                    Pending::Schedule {
-                        journey: program.journey.clone(),
-                    },
-                );
+                let seq = self.seq();
+                self.schedules.push((at, seq, program.journey.clone()));
             }
         }
     }
@@ -177,102 +222,106 @@ impl<'a> Simulator<'a> {
         self.schedule_triggers(scenario.start - 1);
     }
 
-    /// Runs until the queue is empty or the end time.
+    /// Runs every customer until their queue is empty or the end time.
     pub fn run(&mut self) {
-        while let Some(entry) = self.queue.first_entry() {
-            let (at, _) = *entry.key();
-            if at > self.until {
-                break;
+        let schedules = self.schedule_firings();
+        let first_local_seq = self.next_seq;
+        // Each customer with their state (none for an id never added) and their queue.
+        let mut states: Vec<Option<&mut CustomerState>> = std::iter::repeat_with(|| None)
+            .take(self.ids.len())
+            .collect();
+        for (id, state) in &mut self.customers {
+            if let Some(slot) = self
+                .numbers
+                .get(id)
+                .and_then(|number| states.get_mut(*number as usize))
+            {
+                *slot = Some(state);
             }
-            let pending = entry.remove();
-            match pending {
-                Pending::Input { customer, input } => {
-                    if let Input::Timer(timer) = input {
-                        // Looked up with the timer itself (moved in and out of the key).
-                        let key = (customer, timer);
-                        self.timers.remove(&key);
-                        self.apply(customer, &Input::Timer(key.1), at);
-                    } else {
-                        self.apply(customer, &input, at);
-                    }
-                }
-                Pending::Schedule { journey } => {
-                    let customers = self.order.clone();
-                    for customer in customers {
-                        let customer = self.number(&customer);
-                        self.apply(
-                            customer,
-                            &Input::Schedule {
-                                journey: journey.clone(),
-                            },
-                            at,
-                        );
-                    }
-                    if let Some((_, program)) = self.library.current(&journey)
-                        && let Some(next) = next_fire(program, at)
-                    {
-                        self.push(next, Pending::Schedule { journey });
-                    }
-                }
-            }
+        }
+        let lanes = std::mem::take(&mut self.lanes);
+        let mut work: Vec<Work<'_>> = self
+            .ids
+            .iter()
+            .zip(states)
+            .zip(lanes)
+            .enumerate()
+            .map(|(number, ((id, state), lane))| Work {
+                number,
+                id,
+                state,
+                lane,
+            })
+            .collect();
+        self.lanes = std::iter::repeat_with(Lane::default)
+            .take(self.ids.len())
+            .collect();
+        let context = Context {
+            library: self.library,
+            env: self.env,
+            schedules: &schedules,
+            until: self.until,
+            first_local_seq,
+            keep_log: self.keep_log,
+        };
+        let threads = if work.len() < PARALLEL_FROM {
+            1
+        } else {
+            self.threads
+        };
+        let size = work.len().div_ceil(threads).max(1);
+        let results: Vec<Outcome> = if threads == 1 {
+            vec![context.run_all(&mut work)]
+        } else {
+            std::thread::scope(|scope| {
+                let running: Vec<_> = work
+                    .chunks_mut(size)
+                    .map(|chunk| scope.spawn(|| context.run_all(chunk)))
+                    .collect();
+                running
+                    .into_iter()
+                    .map(|thread| {
+                        thread
+                            .join()
+                            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+                    })
+                    .collect()
+            })
+        };
+        let mut logs = Vec::new();
+        for outcome in results {
+            self.summary.add(&outcome.summary);
+            self.steps += outcome.steps;
+            self.executed += outcome.executed;
+            logs.extend(outcome.logs);
+        }
+        if self.keep_log {
+            merge_logs(&mut self.log, logs);
         }
     }
 
-    fn apply(&mut self, number: u32, input: &Input, at: i64) {
-        let customer = self.ids.get(number as usize).map_or("", String::as_str);
-        let Some(state) = self.customers.get_mut(customer) else {
-            self.summary.effects += 1;
-            self.summary.errors += 1;
-            if self.keep_log {
-                self.log.push(Entry {
-                    at,
-                    customer: customer.to_string(),
-                    effect: vm::shell_error(format!("no customer has the id `{customer}`")),
-                });
-            }
-            return;
-        };
-        let effects =
-            vm::step_in_place(self.library, self.env, state, input, at, &mut self.executed);
-        self.steps += 1;
-        for effect in effects {
-            match &effect {
-                Effect::SetTimer { timer, at: when } => {
-                    let key = (number, timer.clone());
-                    if let Some((old_at, old_seq)) = self.timers.remove(&key) {
-                        self.queue.remove(&(old_at, old_seq));
-                    }
-                    let seq = self.next_seq;
-                    self.next_seq += 1;
-                    self.queue.insert(
-                        (*when, seq),
-                        Pending::Input {
-                            customer: number,
-                            input: Input::Timer(timer.clone()),
-                        },
-                    );
-                    self.timers.insert(key, (*when, seq));
-                    self.summary.peak_timers = self.summary.peak_timers.max(self.timers.len());
+    /// Every queued schedule trigger's firings up to the end of the simulation.
+    fn schedule_firings(&self) -> Vec<Schedule> {
+        self.schedules
+            .iter()
+            .map(|(first, seq, journey)| {
+                let mut firings = Vec::new();
+                let mut at = Some(*first);
+                while let Some(now) = at.filter(|now| *now <= self.until) {
+                    firings.push(now);
+                    at = self
+                        .library
+                        .current(journey)
+                        .and_then(|(_, program)| next_fire(program, now))
+                        .filter(|next| *next > now);
                 }
-                Effect::CancelTimer { timer } => {
-                    if let Some((old_at, old_seq)) = self.timers.remove(&(number, timer.clone())) {
-                        self.queue.remove(&(old_at, old_seq));
-                    }
+                Schedule {
+                    journey: journey.clone(),
+                    seq: *seq,
+                    firings,
                 }
-                Effect::Send(_) => self.summary.messages += 1,
-                Effect::Error(_) => self.summary.errors += 1,
-                Effect::Decision(_) => self.summary.decisions += 1,
-                _ => {}
-            }
-            self.summary.effects += 1;
-            if self.keep_log {
-                self.log.push(Entry {
-                    at,
-                    customer: customer.to_string(),
-                    effect,
-                });
-            }
-        }
+            })
+            .collect()
     }
 
     /// Instances still waiting when the simulation ended (yearly date triggers not counted).
@@ -282,6 +331,268 @@ impl<'a> Simulator<'a> {
             .map(CustomerState::active_instances)
             .sum()
     }
+}
+
+/// One customer to run.
+struct Work<'s> {
+    number: usize,
+    id: &'s str,
+    state: Option<&'s mut CustomerState>,
+    lane: Lane,
+}
+
+/// What one thread's customers did.
+#[derive(Default)]
+struct Outcome {
+    summary: Summary,
+    steps: u64,
+    executed: u64,
+    /// Each customer's log (by number), in the order things happened.
+    logs: Vec<(usize, Vec<Entry>)>,
+}
+
+/// What every customer's run shares.
+struct Context<'c> {
+    library: &'c Library,
+    env: &'c Environment,
+    schedules: &'c [Schedule],
+    until: i64,
+    /// Orders given to what a run queues itself come after everything queued before it.
+    first_local_seq: u64,
+    keep_log: bool,
+}
+
+/// Something due for one customer.
+enum Due {
+    Input(Input),
+    Timer(TimerId),
+    /// The `firing`th firing of the schedule at `schedule`.
+    Schedule {
+        schedule: usize,
+        firing: usize,
+    },
+}
+
+/// A customer's queue entry, ordered by time and then order of queuing.
+struct Queued {
+    at: i64,
+    seq: u64,
+    due: Due,
+}
+
+impl PartialEq for Queued {
+    fn eq(&self, other: &Queued) -> bool {
+        (self.at, self.seq) == (other.at, other.seq)
+    }
+}
+
+impl Eq for Queued {}
+
+impl PartialOrd for Queued {
+    fn partial_cmp(&self, other: &Queued) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Queued {
+    fn cmp(&self, other: &Queued) -> std::cmp::Ordering {
+        (self.at, self.seq).cmp(&(other.at, other.seq))
+    }
+}
+
+impl Context<'_> {
+    fn run_all(&self, work: &mut [Work<'_>]) -> Outcome {
+        let mut outcome = Outcome::default();
+        for customer in work {
+            self.run_one(customer, &mut outcome);
+        }
+        outcome
+    }
+
+    /// Runs one customer's queue to its end (or the end time).
+    fn run_one(&self, work: &mut Work<'_>, outcome: &mut Outcome) {
+        let mut log = Vec::new();
+        let lane = std::mem::take(&mut work.lane);
+        let mut queue: BinaryHeap<Reverse<Queued>> = lane
+            .queued
+            .into_iter()
+            .map(|(at, seq, input)| {
+                Reverse(Queued {
+                    at,
+                    seq,
+                    due: Due::Input(input),
+                })
+            })
+            .collect();
+        if work.state.is_some() {
+            for (schedule, firings) in self.schedules.iter().enumerate() {
+                if let Some(at) = firings.firings.first() {
+                    queue.push(Reverse(Queued {
+                        at: *at,
+                        seq: firings.seq,
+                        due: Due::Schedule {
+                            schedule,
+                            firing: 0,
+                        },
+                    }));
+                }
+            }
+        }
+        let mut run = CustomerRun {
+            context: self,
+            id: work.id,
+            state: work.state.as_deref_mut(),
+            timers: Vec::new(),
+            next_seq: self.first_local_seq,
+            outcome,
+            log: &mut log,
+        };
+        for (at, profile) in lane.profiles {
+            run.apply(&profile, at, &mut queue);
+        }
+        while let Some(Reverse(next)) = queue.pop() {
+            if next.at > self.until {
+                break;
+            }
+            match next.due {
+                Due::Input(input) => run.apply(&input, next.at, &mut queue),
+                Due::Timer(timer) => {
+                    // Only the latest setting of a timer fires; cancelled ones do not.
+                    let current = run.timers.iter().position(|(id, at, seq)| {
+                        *id == timer && *at == next.at && *seq == next.seq
+                    });
+                    if let Some(index) = current {
+                        run.timers.swap_remove(index);
+                        run.apply(&Input::Timer(timer), next.at, &mut queue);
+                    }
+                }
+                Due::Schedule { schedule, firing } => {
+                    let journey = self
+                        .schedules
+                        .get(schedule)
+                        .map_or("", |schedule| schedule.journey.as_str());
+                    run.apply(
+                        &Input::Schedule {
+                            journey: journey.to_string(),
+                        },
+                        next.at,
+                        &mut queue,
+                    );
+                    if let Some(at) = self
+                        .schedules
+                        .get(schedule)
+                        .and_then(|schedule| schedule.firings.get(firing + 1))
+                    {
+                        let seq = run.seq();
+                        queue.push(Reverse(Queued {
+                            at: *at,
+                            seq,
+                            due: Due::Schedule {
+                                schedule,
+                                firing: firing + 1,
+                            },
+                        }));
+                    }
+                }
+            }
+        }
+        if self.keep_log {
+            outcome.logs.push((work.number, log));
+        }
+    }
+}
+
+/// One customer being run.
+struct CustomerRun<'r, 'c, 's> {
+    context: &'r Context<'c>,
+    id: &'s str,
+    state: Option<&'s mut CustomerState>,
+    /// The customer's pending timers: which, when, order of setting.
+    timers: Vec<(TimerId, i64, u64)>,
+    next_seq: u64,
+    outcome: &'r mut Outcome,
+    log: &'r mut Vec<Entry>,
+}
+
+impl CustomerRun<'_, '_, '_> {
+    fn seq(&mut self) -> u64 {
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        seq
+    }
+
+    fn record(&mut self, at: i64, effect: Effect) {
+        let summary = &mut self.outcome.summary;
+        summary.effects += 1;
+        match &effect {
+            Effect::Send(_) => summary.messages += 1,
+            Effect::Error(_) => summary.errors += 1,
+            Effect::Decision(_) => summary.decisions += 1,
+            _ => {}
+        }
+        if self.context.keep_log {
+            self.log.push(Entry {
+                at,
+                customer: self.id.to_string(),
+                effect,
+            });
+        }
+    }
+
+    fn apply(&mut self, input: &Input, at: i64, queue: &mut BinaryHeap<Reverse<Queued>>) {
+        let context = self.context;
+        let Some(state) = self.state.as_deref_mut() else {
+            let error = vm::shell_error(format!("no customer has the id `{}`", self.id));
+            self.record(at, error);
+            return;
+        };
+        let effects = vm::step_in_place(
+            context.library,
+            context.env,
+            state,
+            input,
+            at,
+            &mut self.outcome.executed,
+        );
+        self.outcome.steps += 1;
+        for effect in effects {
+            match &effect {
+                Effect::SetTimer { timer, at: when } => {
+                    let seq = self.seq();
+                    self.timers.retain(|(id, _, _)| id != timer);
+                    self.timers.push((timer.clone(), *when, seq));
+                    queue.push(Reverse(Queued {
+                        at: *when,
+                        seq,
+                        due: Due::Timer(timer.clone()),
+                    }));
+                    let summary = &mut self.outcome.summary;
+                    summary.timers_set += 1;
+                    summary.peak_timers_per_customer =
+                        summary.peak_timers_per_customer.max(self.timers.len());
+                }
+                Effect::CancelTimer { timer } => self.timers.retain(|(id, _, _)| id != timer),
+                _ => {}
+            }
+            self.record(at, effect);
+        }
+    }
+}
+
+/// Merges every customer's log into one, by time; at the same instant customer by customer (by
+/// number), each customer's entries in the order they happened.
+fn merge_logs(log: &mut Vec<Entry>, logs: Vec<(usize, Vec<Entry>)>) {
+    let mut keyed: Vec<(i64, usize, usize, Entry)> = logs
+        .into_iter()
+        .flat_map(|(number, entries)| {
+            entries
+                .into_iter()
+                .enumerate()
+                .map(move |(index, entry)| (entry.at, number, index, entry))
+        })
+        .collect();
+    keyed.sort_unstable_by_key(|(at, number, index, _)| (*at, *number, *index));
+    log.extend(keyed.into_iter().map(|(_, _, _, entry)| entry));
 }
 
 /// The next time a schedule trigger fires after `after`.

@@ -683,6 +683,12 @@ fn many_customers(library: &Library, env: &Environment, count: usize) {
     let mut simulator = Simulator::new(library, env, START + 60 * DAY);
     // Counts only: the log of every effect (rendered messages included) would take gigabytes.
     simulator.keep_only_counts();
+    if let Some(threads) = std::env::var("SIM_THREADS")
+        .ok()
+        .and_then(|t| t.parse().ok())
+    {
+        simulator.use_threads(threads);
+    }
     for customer in copy {
         if let Input::Profile(profile) = customer.profile {
             simulator.add_customer(&customer.id, profile, START);
@@ -711,8 +717,9 @@ fn many_customers(library: &Library, env: &Environment, count: usize) {
         summary.effects
     );
     println!(
-        "   pending timers: peak {} (counted by the simulator), {} instances still waiting at the end; peak RSS {:.0} MB (the simulator keeps counts, not the log)",
-        summary.peak_timers,
+        "   timers set {} (at most {} pending for one customer), {} instances still waiting at the end; peak RSS {:.0} MB (the simulator keeps counts, not the log)",
+        summary.timers_set,
+        summary.peak_timers_per_customer,
         simulator.still_waiting(),
         peak_rss_mb().unwrap_or(0.0)
     );
