@@ -121,7 +121,7 @@ impl Opened {
         loop {
             let page = self
                 .backend
-                .scan(&[prefix], &start, PAGE)
+                .scan(&[prefix], &start, None, PAGE)
                 .map_err(|e| self.error(&e.message))?;
             total += page.len() as u64;
             match page.last() {

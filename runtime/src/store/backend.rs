@@ -50,9 +50,16 @@ pub type Write = (Vec<u8>, Option<Vec<u8>>);
 pub trait Backend: Send + Sync {
     /// The value of a key.
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, Error>;
-    /// Up to `limit` pairs whose keys start with `prefix`, in key order, from `start` on
-    /// (`start` must itself start with `prefix`; pass the prefix to begin at its first key).
-    fn scan(&self, prefix: &[u8], start: &[u8], limit: usize) -> Result<Pairs, Error>;
+    /// Up to `limit` pairs whose keys start with `prefix`, in key order, from `start` on and
+    /// before `end` if given (`start` must itself start with `prefix`; pass the prefix to begin
+    /// at its first key). Keys past `end` are not read.
+    fn scan(
+        &self,
+        prefix: &[u8],
+        start: &[u8],
+        end: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<Pairs, Error>;
     /// Applies every write or none.
     fn apply(&self, writes: Vec<Write>) -> Result<(), Error>;
     /// Makes every applied batch durable (on the disk, past its cache).
@@ -88,11 +95,18 @@ impl Backend for Memory {
         Ok(self.map()?.get(key).cloned())
     }
 
-    fn scan(&self, prefix: &[u8], start: &[u8], limit: usize) -> Result<Pairs, Error> {
+    fn scan(
+        &self,
+        prefix: &[u8],
+        start: &[u8],
+        end: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<Pairs, Error> {
         Ok(self
             .map()?
             .range(start.to_vec()..)
             .take_while(|(key, _)| key.starts_with(prefix))
+            .take_while(|(key, _)| end.is_none_or(|end| key.as_slice() < end))
             .take(limit)
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect())
@@ -245,14 +259,30 @@ impl Backend for Sled {
             .map_err(|e| sled_error("reading", e))
     }
 
-    fn scan(&self, prefix: &[u8], start: &[u8], limit: usize) -> Result<Pairs, Error> {
+    fn scan(
+        &self,
+        prefix: &[u8],
+        start: &[u8],
+        end: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<Pairs, Error> {
         let mut out = Vec::new();
-        for item in self.db.range(start.to_vec()..) {
+        if limit == 0 {
+            return Ok(out);
+        }
+        let range = match end {
+            Some(end) => self.db.range(start.to_vec()..end.to_vec()),
+            None => self.db.range(start.to_vec()..),
+        };
+        for item in range {
             let (key, value) = item.map_err(|e| sled_error("scanning", e))?;
-            if !key.starts_with(prefix) || out.len() >= limit {
+            if !key.starts_with(prefix) {
                 break;
             }
             out.push((key.to_vec(), value.to_vec()));
+            if out.len() >= limit {
+                break;
+            }
         }
         Ok(out)
     }

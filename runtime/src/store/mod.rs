@@ -105,6 +105,14 @@ fn time_of(bytes: &[u8]) -> Option<i64> {
     Some((u64::from_be_bytes(array) ^ (1 << 63)) as i64)
 }
 
+/// The first timer index key after every timer due at `now` (none: every key is due).
+fn due_end(now: i64) -> Option<Vec<u8>> {
+    let after = now.checked_add(1)?;
+    let mut end = vec![b't'];
+    end.extend_from_slice(&time_bytes(after));
+    Some(end)
+}
+
 /// The timer index key: `t`, the ordered wake time, the customer, 0, the timer.
 fn timer_index_key(at: i64, customer: &str, timer: &[u8]) -> Vec<u8> {
     let mut index = Vec::with_capacity(10 + customer.len() + timer.len());
@@ -224,7 +232,7 @@ impl Store {
         };
         Ok(self
             .backend
-            .scan(b"c", &start, limit)?
+            .scan(b"c", &start, None, limit)?
             .into_iter()
             .filter_map(|(k, _)| std::str::from_utf8(k.get(1..)?).ok().map(str::to_string))
             .collect())
@@ -247,10 +255,11 @@ impl Store {
     }
 
     /// Timers due at or before `now`, oldest first, at most `limit` (a range scan of the
-    /// ordered index: millions of future timers are never read).
+    /// ordered index that stops at `now`: future timers are never read).
     pub fn due_timers(&self, now: i64, limit: usize) -> Result<Vec<DueTimer>, Error> {
         let mut out = Vec::new();
-        for (k, _) in self.backend.scan(b"t", b"t", limit)? {
+        let end = due_end(now);
+        for (k, _) in self.backend.scan(b"t", b"t", end.as_deref(), limit)? {
             let Some(at) = k.get(1..9).and_then(time_of) else {
                 continue;
             };
@@ -280,7 +289,9 @@ impl Store {
         let mut count = 0;
         let mut start = b"t".to_vec();
         loop {
-            let chunk = self.backend.scan(b"t", &start, CHUNK)?;
+            let chunk = self
+                .backend
+                .scan(b"t", &start, due_end(now).as_deref(), CHUNK)?;
             for (k, _) in &chunk {
                 match k.get(1..9).and_then(time_of) {
                     Some(at) if at <= now => count += 1,
@@ -302,7 +313,7 @@ impl Store {
     pub fn next_wake(&self) -> Result<Option<i64>, Error> {
         Ok(self
             .backend
-            .scan(b"t", b"t", 1)?
+            .scan(b"t", b"t", None, 1)?
             .first()
             .and_then(|(k, _)| k.get(1..9).and_then(time_of)))
     }
@@ -311,7 +322,7 @@ impl Store {
     pub fn outbox(&self, from: u64, limit: usize) -> Result<Vec<(u64, OutboxRecord)>, Error> {
         let start = key(b'o', &[&from.to_be_bytes()]);
         let mut out = Vec::new();
-        for (k, v) in self.backend.scan(b"o", &start, limit)? {
+        for (k, v) in self.backend.scan(b"o", &start, None, limit)? {
             let Some(seq) = k
                 .get(1..9)
                 .and_then(|b| b.try_into().ok())
@@ -331,7 +342,7 @@ impl Store {
             k.push(0);
             k
         };
-        let all = self.backend.scan(&prefix, &prefix, usize::MAX)?;
+        let all = self.backend.scan(&prefix, &prefix, None, usize::MAX)?;
         let skip = all.len().saturating_sub(limit);
         Ok(all
             .into_iter()
@@ -344,7 +355,7 @@ impl Store {
     pub fn dead_letters(&self, limit: usize) -> Result<Vec<DeadLetter>, Error> {
         Ok(self
             .backend
-            .scan(b"x", b"x", limit)?
+            .scan(b"x", b"x", None, limit)?
             .into_iter()
             .filter_map(|(_, v)| serde_json::from_slice(&v).ok())
             .collect())
@@ -362,7 +373,7 @@ impl Store {
     pub fn programs(&self) -> Result<Vec<Vec<u8>>, Error> {
         Ok(self
             .backend
-            .scan(b"p", b"p", usize::MAX)?
+            .scan(b"p", b"p", None, usize::MAX)?
             .into_iter()
             .map(|(_, v)| v)
             .collect())
@@ -372,7 +383,7 @@ impl Store {
     pub fn deployment(&self) -> Result<Vec<(String, [u8; 32])>, Error> {
         Ok(self
             .backend
-            .scan(b"d", b"d", usize::MAX)?
+            .scan(b"d", b"d", None, usize::MAX)?
             .into_iter()
             .filter_map(|(k, v)| {
                 let name = std::str::from_utf8(k.get(1..)?).ok()?.to_string();
@@ -520,7 +531,7 @@ impl Store {
     pub fn audit_keys(&self, customer: &str) -> Result<Pairs, Error> {
         let mut prefix = key(b'a', &[customer.as_bytes()]);
         prefix.push(0);
-        self.backend.scan(&prefix, &prefix, usize::MAX)
+        self.backend.scan(&prefix, &prefix, None, usize::MAX)
     }
 
     /// Every timer of a customer (for erasure): timer and time.
@@ -529,7 +540,7 @@ impl Store {
         prefix.push(0);
         Ok(self
             .backend
-            .scan(&prefix, &prefix, usize::MAX)?
+            .scan(&prefix, &prefix, None, usize::MAX)?
             .into_iter()
             .filter_map(|(k, v)| {
                 let timer = timer_of(k.get(prefix.len()..)?)?;
@@ -566,6 +577,72 @@ mod tests {
         use std::sync::atomic::{AtomicU64, Ordering};
         static N: AtomicU64 = AtomicU64::new(0);
         N.fetch_add(1, Ordering::Relaxed)
+    }
+
+    #[test]
+    fn a_scan_stops_at_its_end_its_prefix_and_its_limit() {
+        for (name, store, dir) in stores() {
+            let backend = &store.backend;
+            let writes = ["a1", "a2", "a3", "a4", "b1"]
+                .iter()
+                .map(|k| (k.as_bytes().to_vec(), Some(k.as_bytes().to_vec())))
+                .collect();
+            backend.apply(writes).unwrap();
+            let keys = |pairs: Pairs| -> Vec<String> {
+                pairs
+                    .into_iter()
+                    .map(|(k, _)| String::from_utf8(k).unwrap())
+                    .collect()
+            };
+            let scan = |start: &str, end: Option<&str>, limit| {
+                keys(
+                    backend
+                        .scan(b"a", start.as_bytes(), end.map(str::as_bytes), limit)
+                        .unwrap(),
+                )
+            };
+            assert_eq!(scan("a", None, 10), ["a1", "a2", "a3", "a4"], "{name}");
+            assert_eq!(scan("a", Some("a3"), 10), ["a1", "a2"], "{name}");
+            assert_eq!(scan("a2", Some("a4"), 10), ["a2", "a3"], "{name}");
+            assert_eq!(scan("a", Some("a4"), 2), ["a1", "a2"], "{name}");
+            assert_eq!(scan("a", None, 0), Vec::<String>::new(), "{name}");
+            assert_eq!(scan("a", Some("a1"), 10), Vec::<String>::new(), "{name}");
+            if let Some(dir) = dir {
+                drop(store);
+                let _ = std::fs::remove_dir_all(dir);
+            }
+        }
+    }
+
+    #[test]
+    fn due_timers_stop_at_now_whatever_the_limit() {
+        for (name, store, dir) in stores() {
+            let timer = TimerId::Anniversary {
+                journey: "j".into(),
+            };
+            let mut batch = Batch::new();
+            for (customer, at) in [("a", 10), ("b", 20), ("c", 20), ("d", 21), ("e", i64::MAX)] {
+                batch.set_timer(customer, &timer, at, None);
+            }
+            store.apply(batch).unwrap();
+            let due = |now| -> Vec<String> {
+                store
+                    .due_timers(now, 100)
+                    .unwrap()
+                    .into_iter()
+                    .map(|d| d.customer)
+                    .collect()
+            };
+            assert_eq!(due(9), Vec::<String>::new(), "{name}");
+            assert_eq!(due(20), ["a", "b", "c"], "{name}");
+            assert_eq!(due(i64::MAX), ["a", "b", "c", "d", "e"], "{name}");
+            assert_eq!(store.count_due(20).unwrap(), 3, "{name}");
+            assert_eq!(store.count_due(i64::MAX).unwrap(), 5, "{name}");
+            if let Some(dir) = dir {
+                drop(store);
+                let _ = std::fs::remove_dir_all(dir);
+            }
+        }
     }
 
     #[test]

@@ -648,7 +648,8 @@ pub fn print_breakdown(store: &Path, customers: usize) -> Result<(), Error> {
         let (mut entries, mut size) = (0_u64, 0_u64);
         let mut start = vec![prefix];
         loop {
-            let page = journey_runtime::store::Backend::scan(&sled, &[prefix], &start, 10_000)?;
+            let page =
+                journey_runtime::store::Backend::scan(&sled, &[prefix], &start, None, 10_000)?;
             for (key, value) in &page {
                 entries += 1;
                 size += (key.len() + value.len()) as u64;
