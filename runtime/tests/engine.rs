@@ -198,3 +198,73 @@ fn an_event_after_an_erasure_in_the_same_round_starts_a_new_customer() {
     );
     assert_eq!(membership.entries, 1);
 }
+
+#[test]
+fn each_step_keeps_one_audit_record_read_back_entry_by_entry_and_erasure_anonymises_it() {
+    use journey_runtime::engine::{Request, Shared, Writer};
+    use tokio::sync::oneshot;
+
+    let built = journey_compiler::build_files(
+        vec![("benvenuto.journey".to_string(), JOURNEY.to_string())],
+        &journey_compiler::NoImports,
+    );
+    let store = Store::new(Arc::new(Memory::new()));
+    let clock = Arc::new(Manual(AtomicI64::new(1_795_000_000)));
+    let shared = Arc::new(Shared {
+        library: Mutex::new(Arc::new(journey_runtime::vm::Library::new())),
+        metrics: Default::default(),
+    });
+    let mut writer = Writer::new(
+        store.clone(),
+        journey_runtime::scenario::environment(None, None),
+        clock.clone(),
+        shared,
+    )
+    .unwrap();
+    let (deployed, _) = oneshot::channel();
+    writer.round(vec![Request::Deploy(built.programs, deployed)]);
+    let (first, _) = oneshot::channel();
+    writer.round(vec![Request::Events(
+        vec![subscribed("e1", 1_795_000_000)],
+        first,
+    )]);
+    let records = store.audit_keys("c1").unwrap();
+    assert_eq!(records.len(), 1, "one step, one record");
+    let entered = store.audit("c1", 100).unwrap();
+    assert_eq!(entered.len(), 1, "{entered:?}");
+    assert_eq!(entered[0]["at"], "2026-11-18T11:06:40+00:00");
+    assert_eq!(entered[0]["entry"]["kind"], "entered");
+    // An hour later the timer fires and the message is queued: a second record.
+    clock.0.store(1_795_003_600, Ordering::SeqCst);
+    writer.round(Vec::new());
+    assert_eq!(store.audit_keys("c1").unwrap().len(), 2);
+    let all = store.audit("c1", 100).unwrap();
+    assert!(
+        all.len() >= 3,
+        "the step's decisions in one record: {all:?}"
+    );
+    assert!(
+        all[1..]
+            .iter()
+            .all(|e| e["at"] == "2026-11-18T12:06:40+00:00")
+    );
+    assert_eq!(all[..entered.len()], entered[..]);
+    // No email address: the send is skipped, then the journey ends.
+    assert_eq!(all[1]["entry"]["kind"], "skipped", "{all:?}");
+    assert_eq!(all[2]["entry"]["kind"], "left", "{all:?}");
+    // The last entries, across records.
+    assert_eq!(store.audit("c1", 1).unwrap()[..], all[all.len() - 1..]);
+    // Erased: the records move to `(erased)`, without the person.
+    let (erased, _) = oneshot::channel();
+    writer.round(vec![Request::Erase("c1".to_string(), erased)]);
+    assert!(store.audit_keys("c1").unwrap().is_empty());
+    let kept = store.audit("(erased)", 100).unwrap();
+    assert_eq!(kept.len(), all.len());
+    for (entry, before) in kept.iter().zip(&all) {
+        assert_eq!(entry["at"], before["at"]);
+        assert_eq!(entry["entry"]["kind"], before["entry"]["kind"]);
+        if before["entry"]["why"].is_string() {
+            assert_eq!(entry["entry"]["why"], "(erased)", "{entry:?}");
+        }
+    }
+}

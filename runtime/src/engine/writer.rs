@@ -281,17 +281,12 @@ impl Round<'_> {
         }
     }
 
-    fn audit(&mut self, customer: &str, at: i64, entry: serde_json::Value) {
-        let when = chrono::Utc
-            .timestamp_opt(at, 0)
-            .single()
-            .map(|d| d.to_rfc3339())
-            .unwrap_or_default();
-        self.batch.audit(
-            customer,
-            self.audit_seq,
-            &serde_json::json!({ "at": when, "entry": entry }),
-        );
+    /// Records what one step (or one delivery report) decided, under one audit key.
+    fn audit(&mut self, customer: &str, at: i64, entries: Vec<serde_json::Value>) {
+        if entries.is_empty() {
+            return;
+        }
+        self.batch.audit(customer, self.audit_seq, at, entries);
         self.audit_seq += 1;
     }
 
@@ -303,6 +298,7 @@ impl Round<'_> {
         effects: Vec<Effect>,
         metrics: &Metrics,
     ) -> Result<(), ApiError> {
+        let mut audit = Vec::new();
         for effect in effects {
             match &effect {
                 Effect::SetTimer { timer, at } => {
@@ -332,14 +328,10 @@ impl Round<'_> {
                     self.outbox_added = true;
                     metrics.add(&metrics.messages_queued, 1);
                     // The log keeps what was decided, not the whole message.
-                    self.audit(
-                        customer,
-                        now,
-                        serde_json::json!({
-                            "effect": "queued", "journey": message.journey, "template": message.template,
-                            "message_id": message.message_id, "to": message.to, "subject": message.subject,
-                        }),
-                    );
+                    audit.push(serde_json::json!({
+                        "effect": "queued", "journey": message.journey, "template": message.template,
+                        "message_id": message.message_id, "to": message.to, "subject": message.subject,
+                    }));
                 }
                 Effect::Decision(_)
                 | Effect::Goal { .. }
@@ -349,11 +341,11 @@ impl Round<'_> {
                     if matches!(effect, Effect::Error(_)) {
                         metrics.add(&metrics.runtime_errors, 1);
                     }
-                    let value = serde_json::to_value(&effect).unwrap_or(serde_json::Value::Null);
-                    self.audit(customer, now, value);
+                    audit.push(serde_json::to_value(&effect).unwrap_or(serde_json::Value::Null));
                 }
             }
         }
+        self.audit(customer, now, audit);
         Ok(())
     }
 }
@@ -968,9 +960,11 @@ impl Writer {
         }
         for (key, value) in self.store.audit_keys(customer).map_err(internal)? {
             round.batch.put_audit_raw(key, None);
-            if let Ok(mut entry) = serde_json::from_slice::<serde_json::Value>(&value) {
-                anonymise(&mut entry);
-                round.batch.audit("(erased)", round.audit_seq, &entry);
+            if let Ok(mut record) = serde_json::from_slice::<serde_json::Value>(&value) {
+                anonymise(&mut record);
+                round
+                    .batch
+                    .audit_record("(erased)", round.audit_seq, &record);
                 round.audit_seq += 1;
             }
         }
@@ -1010,7 +1004,7 @@ impl Writer {
                 round.audit(
                     &record.customer,
                     now,
-                    serde_json::json!({ "effect": "delivered", "message_id": record.message.message_id, "attempts": record.attempts }),
+                    vec![serde_json::json!({ "effect": "delivered", "message_id": record.message.message_id, "attempts": record.attempts })],
                 );
             }
             DeliveryReport::Retry {
@@ -1026,7 +1020,7 @@ impl Writer {
                 round.audit(
                     &record.customer,
                     now,
-                    serde_json::json!({ "effect": "delivery_retry", "message_id": record.message.message_id, "reason": reason }),
+                    vec![serde_json::json!({ "effect": "delivery_retry", "message_id": record.message.message_id, "reason": reason })],
                 );
             }
             DeliveryReport::Permanent { reason, suppress } => {
@@ -1046,7 +1040,7 @@ impl Writer {
                 round.audit(
                     &record.customer,
                     now,
-                    serde_json::json!({ "effect": "dead_letter", "message_id": record.message.message_id, "reason": reason }),
+                    vec![serde_json::json!({ "effect": "dead_letter", "message_id": record.message.message_id, "reason": reason })],
                 );
             }
             DeliveryReport::Dropped { reason } => {
@@ -1054,7 +1048,7 @@ impl Writer {
                 round.audit(
                     &record.customer,
                     now,
-                    serde_json::json!({ "effect": "not_delivered", "message_id": record.message.message_id, "reason": reason }),
+                    vec![serde_json::json!({ "effect": "not_delivered", "message_id": record.message.message_id, "reason": reason })],
                 );
             }
         }

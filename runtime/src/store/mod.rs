@@ -13,7 +13,7 @@
 //! | `r` | customer id, 0, timer | wake time: to replace or cancel a timer |
 //! | `o` | sequence number | `OutboxRecord` (postcard) |
 //! | `e` | idempotency key | time processed |
-//! | `a` | customer id, 0, sequence number | audit entry (JSON) |
+//! | `a` | customer id, 0, sequence number | audit record (JSON): what one step decided, `{"at": seconds, "entries": [...]}` (a store written before 2026-12 holds one entry per key, `{"at": "RFC 3339", "entry": {...}}`; both are read) |
 //! | `p` | program hash | program bytes (the `.jbc` format) |
 //! | `d` | journey name | hash of its current program |
 //! | `x` | sequence number | `DeadLetter` (JSON) |
@@ -103,6 +103,29 @@ fn time_bytes(at: i64) -> [u8; 8] {
 fn time_of(bytes: &[u8]) -> Option<i64> {
     let array: [u8; 8] = bytes.get(..8)?.try_into().ok()?;
     Some((u64::from_be_bytes(array) ^ (1 << 63)) as i64)
+}
+
+/// The entries of one stored audit record, each as `{"at": "RFC 3339", "entry": {...}}`: a
+/// record of one step (`{"at": seconds, "entries": [...]}`) or a single entry as stores written
+/// before 2026-12 kept them (already in that shape).
+fn audit_entries(record: serde_json::Value, out: &mut Vec<serde_json::Value>) {
+    let serde_json::Value::Object(mut record) = record else {
+        return;
+    };
+    match record.remove("entries") {
+        Some(serde_json::Value::Array(entries)) => {
+            let at = record
+                .get("at")
+                .and_then(serde_json::Value::as_i64)
+                .and_then(|at| chrono::DateTime::from_timestamp(at, 0))
+                .map(|at| at.to_rfc3339())
+                .unwrap_or_default();
+            for entry in entries {
+                out.push(serde_json::json!({ "at": at, "entry": entry }));
+            }
+        }
+        _ => out.push(serde_json::Value::Object(record)),
+    }
 }
 
 /// The first timer index key after every timer due at `now` (none: every key is due).
@@ -335,20 +358,22 @@ impl Store {
         Ok(out)
     }
 
-    /// The audit entries of a customer (JSON), oldest first, the last `limit`.
+    /// The audit entries of a customer, oldest first, the last `limit`, each as
+    /// `{"at": "RFC 3339", "entry": {...}}` whatever the format they were stored in.
     pub fn audit(&self, customer: &str, limit: usize) -> Result<Vec<serde_json::Value>, Error> {
         let prefix = {
             let mut k = key(b'a', &[customer.as_bytes()]);
             k.push(0);
             k
         };
-        let all = self.backend.scan(&prefix, &prefix, None, usize::MAX)?;
-        let skip = all.len().saturating_sub(limit);
-        Ok(all
-            .into_iter()
-            .skip(skip)
-            .filter_map(|(_, v)| serde_json::from_slice(&v).ok())
-            .collect())
+        let mut entries = Vec::new();
+        for (_, value) in self.backend.scan(&prefix, &prefix, None, usize::MAX)? {
+            if let Ok(record) = serde_json::from_slice::<serde_json::Value>(&value) {
+                audit_entries(record, &mut entries);
+            }
+        }
+        let skip = entries.len().saturating_sub(limit);
+        Ok(entries.into_iter().skip(skip).collect())
     }
 
     /// Dead letters, oldest first.
@@ -472,11 +497,18 @@ impl Batch {
         self.writes.push((key(b'o', &[&seq.to_be_bytes()]), None));
     }
 
-    /// Adds an audit entry.
-    pub fn audit(&mut self, customer: &str, seq: u64, entry: &serde_json::Value) {
+    /// Adds an audit record: what one step (or one delivery report) decided at `at`, one key
+    /// for all of it.
+    pub fn audit(&mut self, customer: &str, seq: u64, at: i64, entries: Vec<serde_json::Value>) {
+        let record = serde_json::json!({ "at": at, "entries": entries });
+        self.audit_record(customer, seq, &record);
+    }
+
+    /// Adds an audit record as it is (erasure rewrites records anonymised, in their format).
+    pub fn audit_record(&mut self, customer: &str, seq: u64, record: &serde_json::Value) {
         self.writes.push((
             key(b'a', &[customer.as_bytes(), &seq.to_be_bytes()]),
-            Some(serde_json::to_vec(entry).unwrap_or_default()),
+            Some(serde_json::to_vec(record).unwrap_or_default()),
         ));
     }
 
@@ -607,6 +639,52 @@ mod tests {
             assert_eq!(scan("a", Some("a4"), 2), ["a1", "a2"], "{name}");
             assert_eq!(scan("a", None, 0), Vec::<String>::new(), "{name}");
             assert_eq!(scan("a", Some("a1"), 10), Vec::<String>::new(), "{name}");
+            if let Some(dir) = dir {
+                drop(store);
+                let _ = std::fs::remove_dir_all(dir);
+            }
+        }
+    }
+
+    #[test]
+    fn audit_records_of_one_step_and_single_entries_of_older_stores_read_alike() {
+        for (name, store, dir) in stores() {
+            let mut batch = Batch::new();
+            // As a store written before per-step records kept it.
+            batch.audit_record(
+                "giulia",
+                1,
+                &serde_json::json!({ "at": "2026-11-23T09:00:00+00:00", "entry": { "kind": "entered" } }),
+            );
+            batch.audit(
+                "giulia",
+                2,
+                1_795_428_000,
+                vec![
+                    serde_json::json!({ "kind": "branch" }),
+                    serde_json::json!({ "kind": "sent" }),
+                ],
+            );
+            batch.audit(
+                "marco",
+                3,
+                0,
+                vec![serde_json::json!({ "kind": "entered" })],
+            );
+            store.apply(batch).unwrap();
+            let all = store.audit("giulia", 10).unwrap();
+            assert_eq!(
+                all,
+                [
+                    serde_json::json!({ "at": "2026-11-23T09:00:00+00:00", "entry": { "kind": "entered" } }),
+                    serde_json::json!({ "at": "2026-11-23T10:00:00+00:00", "entry": { "kind": "branch" } }),
+                    serde_json::json!({ "at": "2026-11-23T10:00:00+00:00", "entry": { "kind": "sent" } }),
+                ],
+                "{name}"
+            );
+            // The last entries, not the last records.
+            assert_eq!(store.audit("giulia", 2).unwrap(), all[1..], "{name}");
+            assert_eq!(store.audit("marco", 10).unwrap().len(), 1, "{name}");
             if let Some(dir) = dir {
                 drop(store);
                 let _ = std::fs::remove_dir_all(dir);
