@@ -300,6 +300,26 @@ impl Round<'_> {
     ) -> Result<(), ApiError> {
         let mut audit = Vec::new();
         for effect in effects {
+            if let Effect::Send(message) = effect {
+                // The log keeps what was decided, not the whole message.
+                audit.push(serde_json::json!({
+                    "effect": "queued", "journey": message.journey, "template": message.template,
+                    "message_id": message.message_id, "to": message.to, "subject": message.subject,
+                }));
+                let record = OutboxRecord {
+                    customer: customer.to_string(),
+                    message: *message,
+                    attempts: 0,
+                    next_attempt: now,
+                    last_error: None,
+                    queued_at: now,
+                };
+                self.batch.put_outbox(self.outbox_seq, &record);
+                self.outbox_seq += 1;
+                self.outbox_added = true;
+                metrics.add(&metrics.messages_queued, 1);
+                continue;
+            }
             match &effect {
                 Effect::SetTimer { timer, at } => {
                     let previous = self.timer_at(customer, timer)?;
@@ -314,25 +334,7 @@ impl Round<'_> {
                     self.timers
                         .insert((customer.to_string(), timer.clone()), None);
                 }
-                Effect::Send(message) => {
-                    let record = OutboxRecord {
-                        customer: customer.to_string(),
-                        message: message.as_ref().clone(),
-                        attempts: 0,
-                        next_attempt: now,
-                        last_error: None,
-                        queued_at: now,
-                    };
-                    self.batch.put_outbox(self.outbox_seq, &record);
-                    self.outbox_seq += 1;
-                    self.outbox_added = true;
-                    metrics.add(&metrics.messages_queued, 1);
-                    // The log keeps what was decided, not the whole message.
-                    audit.push(serde_json::json!({
-                        "effect": "queued", "journey": message.journey, "template": message.template,
-                        "message_id": message.message_id, "to": message.to, "subject": message.subject,
-                    }));
-                }
+                Effect::Send(_) => {} // below, where the message is moved
                 Effect::Decision(_)
                 | Effect::Goal { .. }
                 | Effect::Exit { .. }
@@ -770,17 +772,21 @@ impl Writer {
         let oldest_due_ago = due.first().map(|oldest| now.saturating_sub(oldest.at));
         self.catch_up_progress(due.len(), due.len() < TIMERS_PER_ROUND, oldest_due_ago);
         for timer in due {
-            // Skip entries this round already replaced or removed.
-            let current = round.timer_at(&timer.customer, &timer.timer)?;
-            if current != Some(timer.at) {
+            // The index entry just read is the timer's current setting (an index entry and its
+            // reverse entry are written together), unless this round already replaced or
+            // removed it.
+            let key = (timer.customer.clone(), timer.timer.clone());
+            if round
+                .timers
+                .get(&key)
+                .is_some_and(|current| *current != Some(timer.at))
+            {
                 continue;
             }
             round
                 .batch
                 .cancel_timer(&timer.customer, &timer.timer, timer.at);
-            round
-                .timers
-                .insert((timer.customer.clone(), timer.timer.clone()), None);
+            round.timers.insert(key, None);
             self.shared
                 .metrics
                 .add(&self.shared.metrics.timers_fired, 1);
