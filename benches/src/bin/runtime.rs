@@ -10,14 +10,16 @@
 //! 4. event → message in the outbox (`order_placed` → the order confirmation's `.eml`);
 //! 5. timer firings/s and lateness with many timers due at one instant;
 //! 6. bytes on disk and peak RSS with 1,000,000 customers waiting;
-//! 7. the restart after `kill -9` with them waiting.
+//! 7. the restart after `kill -9` with them waiting;
+//! 8. timer lateness with timers falling due steadily among as many events.
 //!
 //! Build the binary first: `cargo build --release -p journey`.
 //!
 //! Options: `--quick` (small counts, for trying out), `--waiting N` (default 1,000,000),
 //! `--events N` (measure 3, default 20,000), `--outbox N` and `--outbox-rate R` (measure 4,
-//! default 1,000 at 50/s), `--timers N` (measure 5, default 20,000), `--speed S` (measure 5's
-//! clock, default 3,600), `--clients N` (default 64), `--only DIGITS` (e.g. `--only 123`; 6 and 7
+//! default 1,000 at 50/s), `--timers N` (measure 5, default 20,000), `--steady N` and
+//! `--steady-rate R` (measure 8, default 20,000 at 1,000/s), `--speed S` (measure 5's clock,
+//! default 3,600), `--steady-speed S` (measure 8's, default 1,440), `--clients N` (default 64), `--only DIGITS` (e.g. `--only 123`; 6 and 7
 //! run together), `--dir PATH` (where the temporary folders go, default the system's temporary
 //! folder), `--binary PATH`, `--keep` (keep the data folders), `--compressed` (`journey run` with
 //! `[store] compression = true`). `--breakdown DATA N` only prints
@@ -81,8 +83,14 @@ pub struct Options {
     pub outbox_rate: f64,
     /// Timers due at one instant in measure 5.
     pub timers: usize,
+    /// Customers in measure 8.
+    pub steady: usize,
+    /// Their events a second.
+    pub steady_rate: f64,
     /// Measure 5's clock speed.
     pub speed: u32,
+    /// Measure 8's clock speed.
+    pub steady_speed: u32,
     /// Concurrent clients.
     pub clients: usize,
     /// Which measures run.
@@ -115,9 +123,12 @@ impl Options {
             outbox: 1_000,
             outbox_rate: 50.0,
             timers: 20_000,
+            steady: 20_000,
+            steady_rate: 1_000.0,
             speed: 3_600,
+            steady_speed: 1_440,
             clients: 64,
-            only: "1234567".to_string(),
+            only: "12345678".to_string(),
             dir: std::env::temp_dir(),
             binary: repo().join("target/release/journey"),
             keep: false,
@@ -141,6 +152,8 @@ impl Options {
                     options.events = 2_000;
                     options.outbox = 200;
                     options.timers = 2_000;
+                    options.steady = 2_000;
+                    options.steady_rate = 500.0;
                     options.seconds = 2.0;
                 }
                 "--waiting" => options.waiting = number(value()?)?,
@@ -148,9 +161,15 @@ impl Options {
                 "--outbox" => options.outbox = number(value()?)?,
                 "--outbox-rate" => options.outbox_rate = number(value()?)?.max(1) as f64,
                 "--timers" => options.timers = number(value()?)?,
+                "--steady" => options.steady = number(value()?)?,
+                "--steady-rate" => options.steady_rate = number(value()?)?.max(1) as f64,
                 "--speed" => {
                     options.speed = u32::try_from(number(value()?)?.max(1))
                         .map_err(|_| Error("--speed is too large".to_string()))?;
+                }
+                "--steady-speed" => {
+                    options.steady_speed = u32::try_from(number(value()?)?.max(1))
+                        .map_err(|_| Error("--steady-speed is too large".to_string()))?;
                 }
                 "--clients" => options.clients = number(value()?)?.max(1),
                 "--only" => options.only = value()?,
@@ -405,6 +424,12 @@ async fn run(options: Options) -> Result<(), Error> {
     if only.contains('5') {
         println!("5. timers due at one instant");
         if let Err(error) = measures::timers(&mut ctx).await {
+            println!("  failed: {error}");
+        }
+    }
+    if only.contains('8') {
+        println!("8. timers falling due steadily");
+        if let Err(error) = measures::steady_timers(&mut ctx).await {
             println!("  failed: {error}");
         }
     }

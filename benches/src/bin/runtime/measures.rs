@@ -1,6 +1,7 @@
-//! Measures 3 to 7, each on a fresh data folder and a fresh `journey run` process (6 and 7 share
+//! Measures 3 to 8, each on a fresh data folder and a fresh `journey run` process (6 and 7 share
 //! one): durable events over HTTP, event to message in the outbox, timers falling due at one
-//! instant, a million waiting customers on disk and in memory, and the restart after `kill -9`.
+//! instant, a million waiting customers on disk and in memory, the restart after `kill -9`, and
+//! timers falling due steadily while events keep coming.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -31,6 +32,10 @@ fn ordering(i: usize) -> String {
 
 fn timed(i: usize) -> String {
     format!("t{i:07}")
+}
+
+fn steady(i: usize) -> String {
+    format!("s{i:07}")
 }
 
 fn waiting(i: usize) -> String {
@@ -687,4 +692,180 @@ fn stored_state_bytes(store: &Path, customer: &str) -> Result<usize, Error> {
         .customer(customer)?
         .ok_or_else(|| Error(format!("{customer} is not stored")))?;
     Ok(postcard::to_stdvec(&state).map(|b| b.len()).unwrap_or(0))
+}
+
+/// When a customer entered `abandoned_cart` and when its first wait ended (the first decision
+/// about the reminder), in virtual seconds, from the customer's decision log.
+async fn cart_reminder_times(client: &mut Client, customer: &str) -> Result<(i64, i64), Error> {
+    let body = client
+        .expect("GET", &format!("/v1/customers/{customer}"), None, 200)
+        .await?;
+    let view: serde_json::Value = serde_json::from_str(&body)?;
+    let decisions: Vec<&serde_json::Value> = view
+        .get("decisions")
+        .and_then(|d| d.as_array())
+        .into_iter()
+        .flatten()
+        .filter(|d| d.get("journey").and_then(|j| j.as_str()) == Some("abandoned_cart"))
+        .collect();
+    let time = |decision: &serde_json::Value| {
+        decision
+            .get("at")
+            .and_then(|t| t.as_str())
+            .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+            .map(|t| t.timestamp())
+    };
+    let kind = |decision: &&&serde_json::Value, kinds: &[&str]| {
+        decision
+            .get("kind")
+            .and_then(|k| k.as_str())
+            .is_some_and(|k| kinds.contains(&k))
+    };
+    let entered = decisions
+        .iter()
+        .find(|d| kind(d, &["entered"]))
+        .and_then(|d| time(d));
+    let reminder = decisions
+        .iter()
+        .find(|d| kind(d, &["sent", "deferred", "skipped"]))
+        .and_then(|d| time(d));
+    match (entered, reminder) {
+        (Some(entered), Some(reminder)) => Ok((entered, reminder)),
+        _ => Err(Error(format!(
+            "{customer}: no entry and reminder decision in the log: {body}"
+        ))),
+    }
+}
+
+/// The fixed-offset zone (`Etc/GMT…`) where `now` is between 08:00 and 09:00.
+fn morning_zone(now: chrono::DateTime<chrono::Utc>) -> String {
+    use chrono::Timelike;
+    let hours = f64::from(now.hour()) + f64::from(now.minute()) / 60.0;
+    // Hours east of UTC, in the range the Etc zones have (-12 to +14).
+    let mut east = (8.0 - hours).ceil() as i32;
+    if east < -12 {
+        east += 24;
+    }
+    if east > 14 {
+        east -= 24;
+    }
+    match east {
+        0 => "Etc/GMT".to_string(),
+        // The Etc zones' signs are POSIX's: Etc/GMT-2 is two hours east of UTC.
+        east if east > 0 => format!("Etc/GMT-{east}"),
+        west => format!("Etc/GMT+{}", -west),
+    }
+}
+
+/// Measure 8: `steady` customers post `cart_abandoned` at `steady_rate` a second, each starting
+/// `abandoned_cart`, whose `wait 3 hours` ends 3 virtual hours after its entry: timers fall due
+/// steadily while events keep coming (as Restate's "timers-relative" run). The clock runs
+/// `steady_speed` times faster: 3 virtual hours are 7.5 s at the default 1,440, so the waits
+/// of the first customers end while the others are still posting. The customers live in the
+/// fixed-offset zone where posting starts between 08:00 and 09:00 local time, so the posting's
+/// 8 virtual hours and their reminders stay out of the shop's quiet hours (21:00 to 08:00),
+/// which would gather the reminders into one burst at their end: measure 5's case. Each
+/// timer's lateness is the time of the round that decided the reminder minus entry + 3 hours,
+/// read from every customer's decision log afterwards (virtual seconds, so 1/`steady_speed` s
+/// of resolution).
+pub async fn steady_timers(ctx: &mut Context) -> Result<(), Error> {
+    const WAIT: i64 = 3 * 3_600;
+    let (total, rate, speed) = (
+        ctx.options.steady,
+        ctx.options.steady_rate,
+        ctx.options.steady_speed,
+    );
+    let speed_f = f64::from(speed);
+    let (mut server, _) = Server::start(&ctx.setup, &ctx.work.join("steady"), speed).await?;
+    let zone: &'static str = Box::leak(morning_zone(chrono::Utc::now()).into_boxed_str());
+    load::put_profiles(server.addr, ctx.options.clients, total, steady, zone).await?;
+    let base = server.metrics().await?.get("journey_timers_fired_total");
+    // Eight posting connections; event i leaves at start + i / rate.
+    let start = tokio::time::Instant::now() + Duration::from_millis(100);
+    let mut tasks = tokio::task::JoinSet::new();
+    for lane in 0..8 {
+        let addr = server.addr;
+        tasks.spawn(async move {
+            let mut client = Client::new(addr);
+            let mut behind = Duration::ZERO;
+            for i in (lane..total).step_by(8) {
+                let due = start + Duration::from_secs_f64(i as f64 / rate);
+                behind = behind.max(tokio::time::Instant::now().saturating_duration_since(due));
+                tokio::time::sleep_until(due).await;
+                client
+                    .expect(
+                        "POST",
+                        "/v1/events",
+                        Some(&load::cart_abandoned(&steady(i))),
+                        200,
+                    )
+                    .await?;
+            }
+            Ok::<_, Error>(behind)
+        });
+    }
+    let mut behind = Duration::ZERO;
+    while let Some(joined) = tasks.join_next().await {
+        behind = behind.max(joined.map_err(|e| Error(format!("a client task failed: {e}")))??);
+    }
+    let posting = start.elapsed();
+    // Every first wait ends 3 virtual hours after its entry: wait for all of them.
+    let deadline = Instant::now() + Duration::from_secs_f64(60.0 + WAIT as f64 / speed_f);
+    let mut fired = 0.0;
+    while Instant::now() < deadline {
+        fired = server.metrics().await?.get("journey_timers_fired_total") - base;
+        if fired >= total as f64 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let mut client = Client::new(server.addr);
+    let mut late = Vec::with_capacity(total);
+    let mut early = 0;
+    for i in 0..total {
+        let (entered, reminder) = cart_reminder_times(&mut client, &steady(i)).await?;
+        let lateness = reminder - (entered + WAIT);
+        if lateness < 0 {
+            early += 1;
+        }
+        late.push(Duration::from_secs_f64(lateness.max(0) as f64 / speed_f));
+    }
+    server.terminate()?;
+    let lateness = load::spread(&late);
+    println!(
+        "  {} cart_abandoned posted at {} /s over {:.1} s (8 connections; the posting fell at most {} behind its schedule; customers in {zone}); {} timers fired (the 3-hour waits, 3 virtual hours = {:.1} s later; a clock {speed} times faster)",
+        int(total as f64),
+        int(rate),
+        posting.as_secs_f64(),
+        ms(behind),
+        int(fired),
+        WAIT as f64 / speed_f
+    );
+    println!(
+        "  lateness of each wait's end (the decision log: the round that decided the reminder, against entry + 3 hours; a virtual second is 1/{speed} s): p50 {} p99 {} max {}; {early} early",
+        ms(lateness.p50),
+        ms(lateness.p99),
+        ms(lateness.max),
+    );
+    ctx.figures.push(Figure::new(
+        &format!(
+            "timer lateness p50 / p99 / max, timers falling due at {} /s among as many events",
+            int(rate)
+        ),
+        format!(
+            "{} / {} / {}",
+            ms(lateness.p50),
+            ms(lateness.p99),
+            ms(lateness.max)
+        ),
+        "p99 ≤ 1 s".to_string(),
+        Some(late.len() == total && lateness.p99 <= Duration::from_secs(1)),
+    ));
+    ctx.figures.push(Figure::new(
+        "timers fired early, falling due steadily",
+        format!("{early} of {}", late.len()),
+        "never".to_string(),
+        Some(early == 0 && late.len() == total),
+    ));
+    Ok(())
 }
