@@ -151,10 +151,10 @@ fn subscribed(id: &str, at: i64) -> Submission {
     }
 }
 
-#[test]
-fn an_event_after_an_erasure_in_the_same_round_starts_a_new_customer() {
+/// A writer over a memory store with `JOURNEY` deployed, on a clock the test sets (at
+/// 1,795,000,000), driven round by round on the test's thread.
+fn deployed_writer() -> (journey_runtime::engine::Writer, Store, Arc<Manual>) {
     use journey_runtime::engine::{Request, Shared, Writer};
-    use tokio::sync::oneshot;
 
     let built = journey_compiler::build_files(
         vec![("benvenuto.journey".to_string(), JOURNEY.to_string())],
@@ -169,12 +169,21 @@ fn an_event_after_an_erasure_in_the_same_round_starts_a_new_customer() {
     let mut writer = Writer::new(
         store.clone(),
         journey_runtime::scenario::environment(None, None),
-        clock,
+        clock.clone(),
         shared,
     )
     .unwrap();
-    let (deployed, _) = oneshot::channel();
+    let (deployed, _) = tokio::sync::oneshot::channel();
     writer.round(vec![Request::Deploy(built.programs, deployed)]);
+    (writer, store, clock)
+}
+
+#[test]
+fn an_event_after_an_erasure_in_the_same_round_starts_a_new_customer() {
+    use journey_runtime::engine::Request;
+    use tokio::sync::oneshot;
+
+    let (mut writer, store, _) = deployed_writer();
     let (first, _) = oneshot::channel();
     writer.round(vec![Request::Events(
         vec![subscribed("e1", 1_795_000_000)],
@@ -201,28 +210,10 @@ fn an_event_after_an_erasure_in_the_same_round_starts_a_new_customer() {
 
 #[test]
 fn each_step_keeps_one_audit_record_read_back_entry_by_entry_and_erasure_anonymises_it() {
-    use journey_runtime::engine::{Request, Shared, Writer};
+    use journey_runtime::engine::Request;
     use tokio::sync::oneshot;
 
-    let built = journey_compiler::build_files(
-        vec![("benvenuto.journey".to_string(), JOURNEY.to_string())],
-        &journey_compiler::NoImports,
-    );
-    let store = Store::new(Arc::new(Memory::new()));
-    let clock = Arc::new(Manual(AtomicI64::new(1_795_000_000)));
-    let shared = Arc::new(Shared {
-        library: Mutex::new(Arc::new(journey_runtime::vm::Library::new())),
-        metrics: Default::default(),
-    });
-    let mut writer = Writer::new(
-        store.clone(),
-        journey_runtime::scenario::environment(None, None),
-        clock.clone(),
-        shared,
-    )
-    .unwrap();
-    let (deployed, _) = oneshot::channel();
-    writer.round(vec![Request::Deploy(built.programs, deployed)]);
+    let (mut writer, store, clock) = deployed_writer();
     let (first, _) = oneshot::channel();
     writer.round(vec![Request::Events(
         vec![subscribed("e1", 1_795_000_000)],

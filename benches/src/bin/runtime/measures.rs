@@ -232,6 +232,59 @@ fn watch_confirmations(
     })
 }
 
+/// What [`post_at_rate`] did.
+struct Paced {
+    /// Each event's number, when it left, and how long its answer took.
+    sent: Vec<(usize, Instant, Duration)>,
+    /// The most a post fell behind its time.
+    behind: Duration,
+    /// From the first post's time to the last answer.
+    wall: Duration,
+}
+
+/// Posts `event(0..total)` one by one at `rate` a second from eight connections (event `i`
+/// leaves at start + i / rate); every answer must be 200.
+async fn post_at_rate(
+    addr: std::net::SocketAddr,
+    total: usize,
+    rate: f64,
+    event: fn(usize) -> String,
+) -> Result<Paced, Error> {
+    const LANES: usize = 8;
+    let start = tokio::time::Instant::now() + Duration::from_millis(100);
+    let mut tasks = tokio::task::JoinSet::new();
+    for lane in 0..LANES {
+        tasks.spawn(async move {
+            let mut client = Client::new(addr);
+            let mut sent = Vec::new();
+            let mut behind = Duration::ZERO;
+            for i in (lane..total).step_by(LANES) {
+                let due = start + Duration::from_secs_f64(i as f64 / rate);
+                behind = behind.max(tokio::time::Instant::now().saturating_duration_since(due));
+                tokio::time::sleep_until(due).await;
+                let at = Instant::now();
+                client
+                    .expect("POST", "/v1/events", Some(&event(i)), 200)
+                    .await?;
+                sent.push((i, at, at.elapsed()));
+            }
+            Ok::<_, Error>((sent, behind))
+        });
+    }
+    let mut paced = Paced {
+        sent: Vec::with_capacity(total),
+        behind: Duration::ZERO,
+        wall: Duration::ZERO,
+    };
+    while let Some(joined) = tasks.join_next().await {
+        let (sent, behind) = joined.map_err(|e| Error(format!("a client task failed: {e}")))??;
+        paced.sent.extend(sent);
+        paced.behind = paced.behind.max(behind);
+    }
+    paced.wall = start.elapsed();
+    Ok(paced)
+}
+
 /// Measure 4: `order_placed` at a steady rate; from just before each post to its confirmation's
 /// `.eml` file appearing in the outbox.
 pub async fn event_to_outbox(ctx: &mut Context) -> Result<(), Error> {
@@ -247,34 +300,11 @@ pub async fn event_to_outbox(ctx: &mut Context) -> Result<(), Error> {
     .await?;
     let stop = Arc::new(AtomicBool::new(false));
     let watcher = watch_confirmations(server.outbox(), Arc::clone(&stop));
-    // Eight posting connections; event i leaves at start + i / rate.
-    let start = tokio::time::Instant::now() + Duration::from_millis(100);
-    let mut tasks = tokio::task::JoinSet::new();
-    for lane in 0..8 {
-        let addr = server.addr;
-        tasks.spawn(async move {
-            let mut client = Client::new(addr);
-            let mut sent = Vec::new();
-            for i in (lane..total).step_by(8) {
-                tokio::time::sleep_until(start + Duration::from_secs_f64(i as f64 / rate)).await;
-                let at = Instant::now();
-                client
-                    .expect(
-                        "POST",
-                        "/v1/events",
-                        Some(&load::order_placed(&ordering(i))),
-                        200,
-                    )
-                    .await?;
-                sent.push((i, at, at.elapsed()));
-            }
-            Ok::<_, Error>(sent)
-        });
-    }
-    let mut sent = Vec::new();
-    while let Some(joined) = tasks.join_next().await {
-        sent.extend(joined.map_err(|e| Error(format!("a client task failed: {e}")))??);
-    }
+    let sent = post_at_rate(server.addr, total, rate, |i| {
+        load::order_placed(&ordering(i))
+    })
+    .await?
+    .sent;
     // Give the last messages time to arrive.
     let deadline = Instant::now() + Duration::from_secs(30);
     while server::emails(&server.outbox()).len() < total && Instant::now() < deadline {
@@ -780,35 +810,11 @@ pub async fn steady_timers(ctx: &mut Context) -> Result<(), Error> {
     let zone: &'static str = Box::leak(morning_zone(chrono::Utc::now()).into_boxed_str());
     load::put_profiles(server.addr, ctx.options.clients, total, steady, zone).await?;
     let base = server.metrics().await?.get("journey_timers_fired_total");
-    // Eight posting connections; event i leaves at start + i / rate.
-    let start = tokio::time::Instant::now() + Duration::from_millis(100);
-    let mut tasks = tokio::task::JoinSet::new();
-    for lane in 0..8 {
-        let addr = server.addr;
-        tasks.spawn(async move {
-            let mut client = Client::new(addr);
-            let mut behind = Duration::ZERO;
-            for i in (lane..total).step_by(8) {
-                let due = start + Duration::from_secs_f64(i as f64 / rate);
-                behind = behind.max(tokio::time::Instant::now().saturating_duration_since(due));
-                tokio::time::sleep_until(due).await;
-                client
-                    .expect(
-                        "POST",
-                        "/v1/events",
-                        Some(&load::cart_abandoned(&steady(i))),
-                        200,
-                    )
-                    .await?;
-            }
-            Ok::<_, Error>(behind)
-        });
-    }
-    let mut behind = Duration::ZERO;
-    while let Some(joined) = tasks.join_next().await {
-        behind = behind.max(joined.map_err(|e| Error(format!("a client task failed: {e}")))??);
-    }
-    let posting = start.elapsed();
+    let posted = post_at_rate(server.addr, total, rate, |i| {
+        load::cart_abandoned(&steady(i))
+    })
+    .await?;
+    let (behind, posting) = (posted.behind, posted.wall);
     // Every first wait ends 3 virtual hours after its entry: wait for all of them.
     let deadline = Instant::now() + Duration::from_secs_f64(60.0 + WAIT as f64 / speed_f);
     let mut fired = 0.0;
