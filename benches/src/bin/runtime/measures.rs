@@ -524,8 +524,30 @@ pub async fn timers(ctx: &mut Context) -> Result<(), Error> {
         format!("≥ 2× Restate = {} /s", int(2.0 * RESTATE_TIMERS)),
         Some(rate >= 2.0 * RESTATE_TIMERS),
     ));
-    ctx.figures.push(Figure::new(
+    lateness_figures(
+        ctx,
         "timer lateness p50 / p99 / max (real time)",
+        "timers fired early",
+        &lateness,
+        early,
+        (dates.len(), total),
+    );
+    Ok(())
+}
+
+/// The two figures of a lateness measure: the spread against p99 ≤ 1 s, and timers fired
+/// early against none; both met only if every timer of `counted.1` was seen (`counted.0`).
+fn lateness_figures(
+    ctx: &mut Context,
+    spread_name: &str,
+    early_name: &str,
+    lateness: &load::Spread,
+    early: usize,
+    counted: (usize, usize),
+) {
+    let (seen, total) = counted;
+    ctx.figures.push(Figure::new(
+        spread_name,
         format!(
             "{} / {} / {}",
             ms(lateness.p50),
@@ -533,15 +555,14 @@ pub async fn timers(ctx: &mut Context) -> Result<(), Error> {
             ms(lateness.max)
         ),
         "p99 ≤ 1 s".to_string(),
-        Some(dates.len() == total && lateness.p99 <= Duration::from_secs(1)),
+        Some(seen == total && lateness.p99 <= Duration::from_secs(1)),
     ));
     ctx.figures.push(Figure::new(
-        "timers fired early",
-        format!("{early} of {}", dates.len()),
+        early_name,
+        format!("{early} of {seen}"),
         "never".to_string(),
-        Some(early == 0 && dates.len() == total),
+        Some(early == 0 && seen == total),
     ));
-    Ok(())
 }
 
 /// Measures 6 and 7: `waiting` customers in `abandoned_cart` (profile, then the event, in
@@ -853,25 +874,16 @@ pub async fn steady_timers(ctx: &mut Context) -> Result<(), Error> {
         ms(lateness.p99),
         ms(lateness.max),
     );
-    ctx.figures.push(Figure::new(
+    lateness_figures(
+        ctx,
         &format!(
             "timer lateness p50 / p99 / max, timers falling due at {} /s among as many events",
             int(rate)
         ),
-        format!(
-            "{} / {} / {}",
-            ms(lateness.p50),
-            ms(lateness.p99),
-            ms(lateness.max)
-        ),
-        "p99 ≤ 1 s".to_string(),
-        Some(late.len() == total && lateness.p99 <= Duration::from_secs(1)),
-    ));
-    ctx.figures.push(Figure::new(
         "timers fired early, falling due steadily",
-        format!("{early} of {}", late.len()),
-        "never".to_string(),
-        Some(early == 0 && late.len() == total),
-    ));
+        &lateness,
+        early,
+        (late.len(), total),
+    );
     Ok(())
 }
