@@ -236,8 +236,10 @@ pub fn file_name(message_id: &str) -> String {
     format!("{hex}.eml")
 }
 
-/// Writes the message to a temporary file, flushes it to disk, and renames it over its final
-/// name: readers never see half a message, and a second delivery replaces the first.
+/// Writes the message to a temporary file, flushes it to disk, renames it over its final name
+/// and flushes the folder, so the new name is on the disk too before the message counts as
+/// delivered: readers never see half a message, a second delivery replaces the first, and a
+/// power cut after the delivery was recorded cannot take the file away.
 async fn write_file(folder: &Path, outgoing: &Outgoing) -> std::io::Result<PathBuf> {
     use tokio::io::AsyncWriteExt;
     let name = file_name(&outgoing.message_id);
@@ -252,7 +254,8 @@ async fn write_file(folder: &Path, outgoing: &Outgoing) -> std::io::Result<PathB
         file.write_all(&outgoing.bytes).await?;
         file.sync_all().await?;
         drop(file);
-        tokio::fs::rename(&temporary, &path).await
+        tokio::fs::rename(&temporary, &path).await?;
+        sync_folder(folder).await
     }
     .await;
     if written.is_err() {
@@ -260,6 +263,18 @@ async fn write_file(folder: &Path, outgoing: &Outgoing) -> std::io::Result<PathB
         let _ = tokio::fs::remove_file(&temporary).await;
     }
     written.map(|()| path)
+}
+
+/// Flushes a folder's entries (a rename in it) to the disk.
+#[cfg(unix)]
+async fn sync_folder(folder: &Path) -> std::io::Result<()> {
+    tokio::fs::File::open(folder).await?.sync_all().await
+}
+
+/// Folders cannot be opened to be flushed here; the rename is as durable as the system makes it.
+#[cfg(not(unix))]
+async fn sync_folder(_folder: &Path) -> std::io::Result<()> {
+    Ok(())
 }
 
 fn smtp_transport(smtp: &Smtp) -> Result<AsyncSmtpTransport<Tokio1Executor>, SetupError> {
