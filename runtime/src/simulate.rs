@@ -59,8 +59,9 @@ impl Summary {
 /// What one customer has queued before the run.
 #[derive(Default)]
 struct Lane {
-    /// Profiles given with [`Simulator::add_customer`], applied before anything queued.
-    profiles: Vec<(i64, Input)>,
+    /// The profile given with [`Simulator::add_customer`] and its time, applied before anything
+    /// queued.
+    profile: Option<(i64, Input)>,
     /// Inputs queued with [`Simulator::queue`]: time, order of queuing, input.
     queued: Vec<(i64, u64, Input)>,
 }
@@ -181,8 +182,7 @@ impl<'a> Simulator<'a> {
         self.customers
             .insert(id.to_string(), CustomerState::new(id));
         if let Some(lane) = self.lane(id) {
-            lane.profiles.clear();
-            lane.profiles.push((at, Input::Profile(profile)));
+            lane.profile = Some((at, Input::Profile(profile)));
         }
     }
 
@@ -447,7 +447,7 @@ impl Context<'_> {
             outcome,
             log: &mut log,
         };
-        for (at, profile) in lane.profiles {
+        if let Some((at, profile)) = lane.profile {
             run.apply(&profile, at, &mut queue);
         }
         while let Some(Reverse(next)) = queue.pop() {

@@ -311,10 +311,9 @@ impl Store {
         const CHUNK: usize = 65_536;
         let mut count = 0;
         let mut start = b"t".to_vec();
+        let end = due_end(now);
         loop {
-            let chunk = self
-                .backend
-                .scan(b"t", &start, due_end(now).as_deref(), CHUNK)?;
+            let chunk = self.backend.scan(b"t", &start, end.as_deref(), CHUNK)?;
             for (k, _) in &chunk {
                 match k.get(1..9).and_then(time_of) {
                     Some(at) if at <= now => count += 1,
@@ -721,6 +720,66 @@ mod tests {
                 let _ = std::fs::remove_dir_all(dir);
             }
         }
+    }
+
+    /// A memory backend that counts the pairs its scans return.
+    #[derive(Default)]
+    struct Counting {
+        inner: Memory,
+        read: std::sync::atomic::AtomicUsize,
+    }
+
+    impl Backend for Counting {
+        fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, Error> {
+            self.inner.get(key)
+        }
+
+        fn scan(
+            &self,
+            prefix: &[u8],
+            start: &[u8],
+            end: Option<&[u8]>,
+            limit: usize,
+        ) -> Result<Pairs, Error> {
+            let pairs = self.inner.scan(prefix, start, end, limit)?;
+            self.read
+                .fetch_add(pairs.len(), std::sync::atomic::Ordering::Relaxed);
+            Ok(pairs)
+        }
+
+        fn apply(&self, writes: Vec<backend::Write>) -> Result<(), Error> {
+            self.inner.apply(writes)
+        }
+
+        fn sync(&self) -> Result<(), Error> {
+            Ok(())
+        }
+
+        fn size_on_disk(&self) -> u64 {
+            0
+        }
+    }
+
+    #[test]
+    fn looking_for_due_timers_reads_no_future_timer() {
+        let backend = Arc::new(Counting::default());
+        let store = Store::new(backend.clone());
+        let timer = TimerId::Anniversary {
+            journey: "j".into(),
+        };
+        let mut batch = Batch::new();
+        batch.set_timer("due", &timer, 10, None);
+        for customer in 0..1_000 {
+            batch.set_timer(&format!("later{customer}"), &timer, 100 + customer, None);
+        }
+        store.apply(batch).unwrap();
+        let read = || backend.read.swap(0, std::sync::atomic::Ordering::Relaxed);
+        assert_eq!(store.due_timers(50, 2_048).unwrap().len(), 1);
+        assert_eq!(read(), 1, "only the due timer is read");
+        assert_eq!(store.count_due(50).unwrap(), 1);
+        assert_eq!(read(), 1);
+        assert!(store.due_timers(5, 2_048).unwrap().is_empty());
+        assert_eq!(read(), 0);
     }
 
     #[test]
