@@ -79,7 +79,8 @@ pub fn open(folder: &Path) -> Result<Opened, String> {
         Err(error) if is_locked(&error.message) => return Err(IN_USE.to_string()),
         Err(error) => return Err(unreadable(folder, &error.message)),
     };
-    let store = Store::new(Arc::clone(&backend) as Arc<dyn Backend>);
+    let store = Store::open(Arc::clone(&backend) as Arc<dyn Backend>)
+        .map_err(|e| unreadable(folder, &e.message))?;
     let library = stored_library(&store).map_err(|e| unreadable(folder, &e.message))?;
     Ok(Opened {
         folder: folder.to_path_buf(),

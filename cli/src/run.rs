@@ -148,7 +148,10 @@ async fn serve(config: Config) -> ExitCode {
     } else {
         "not compressed"
     };
-    let store = Store::new(Arc::new(backend));
+    let store = match Store::open(Arc::new(backend)) {
+        Ok(store) => store,
+        Err(error) => return usage_error(&error.message),
+    };
     let clock: Arc<dyn Clock> = match config.clock_speed {
         Some(speed) if speed > 1 => {
             tracing::warn!(

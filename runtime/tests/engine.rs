@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex};
 
 use journey_runtime::api::{Api, Submission};
 use journey_runtime::engine::{Clock, Engine};
-use journey_runtime::store::{Memory, Store};
+use journey_runtime::store::Store;
 use journey_runtime::vm::Event;
 
 /// A clock the test sets.
@@ -76,7 +76,7 @@ async fn after_downtime_every_overdue_timer_fires_and_the_catch_up_is_reported()
         &journey_compiler::NoImports,
     );
     assert!(!built.programs.is_empty());
-    let store = Store::new(Arc::new(Memory::new()));
+    let store = Store::memory();
     let start = 1_795_000_000;
     let clock = Arc::new(Manual(AtomicI64::new(start)));
     let env = journey_runtime::scenario::environment(None, None);
@@ -160,7 +160,7 @@ fn deployed_writer() -> (journey_runtime::engine::Writer, Store, Arc<Manual>) {
         vec![("benvenuto.journey".to_string(), JOURNEY.to_string())],
         &journey_compiler::NoImports,
     );
-    let store = Store::new(Arc::new(Memory::new()));
+    let store = Store::memory();
     let clock = Arc::new(Manual(AtomicI64::new(1_795_000_000)));
     let shared = Arc::new(Shared {
         library: Mutex::new(Arc::new(journey_runtime::vm::Library::new())),
@@ -219,7 +219,7 @@ fn each_step_keeps_one_audit_record_read_back_entry_by_entry_and_erasure_anonymi
         vec![subscribed("e1", 1_795_000_000)],
         first,
     )]);
-    let records = store.audit_keys("c1").unwrap();
+    let records = store.audit_records("c1").unwrap();
     assert_eq!(records.len(), 1, "one step, one record");
     let entered = store.audit("c1", 100).unwrap();
     assert_eq!(entered.len(), 1, "{entered:?}");
@@ -228,7 +228,7 @@ fn each_step_keeps_one_audit_record_read_back_entry_by_entry_and_erasure_anonymi
     // An hour later the timer fires and the message is queued: a second record.
     clock.0.store(1_795_003_600, Ordering::SeqCst);
     writer.round(Vec::new());
-    assert_eq!(store.audit_keys("c1").unwrap().len(), 2);
+    assert_eq!(store.audit_records("c1").unwrap().len(), 2);
     let all = store.audit("c1", 100).unwrap();
     assert!(
         all.len() >= 3,
@@ -248,7 +248,7 @@ fn each_step_keeps_one_audit_record_read_back_entry_by_entry_and_erasure_anonymi
     // Erased: the records move to `(erased)`, without the person.
     let (erased, _) = oneshot::channel();
     writer.round(vec![Request::Erase("c1".to_string(), erased)]);
-    assert!(store.audit_keys("c1").unwrap().is_empty());
+    assert!(store.audit_records("c1").unwrap().is_empty());
     let kept = store.audit("(erased)", 100).unwrap();
     assert_eq!(kept.len(), all.len());
     for (entry, before) in kept.iter().zip(&all) {

@@ -153,9 +153,9 @@ proptest! {
 
     #[test]
     fn memory_and_sled_agree(batches in prop::collection::vec(prop::collection::vec(op(), 1..8), 1..8)) {
-        let memory = Store::new(Arc::new(Memory::new()));
+        let memory = Store::memory();
         let dir = temp("agree");
-        let sled = Store::new(Arc::new(Sled::open(&dir).unwrap()));
+        let sled = Store::open(Arc::new(Sled::open(&dir).unwrap())).unwrap();
         for ops in &batches {
             apply(&memory, ops);
             apply(&sled, ops);
@@ -170,7 +170,7 @@ proptest! {
 fn what_sled_synced_is_there_after_reopening() {
     let dir = temp("reopen");
     let before = {
-        let store = Store::new(Arc::new(Sled::open(&dir).unwrap()));
+        let store = Store::open(Arc::new(Sled::open(&dir).unwrap())).unwrap();
         apply(
             &store,
             &[
@@ -183,7 +183,7 @@ fn what_sled_synced_is_there_after_reopening() {
         store.sync().unwrap();
         snapshot(&store)
     };
-    let store = Store::new(Arc::new(Sled::open(&dir).unwrap()));
+    let store = Store::open(Arc::new(Sled::open(&dir).unwrap())).unwrap();
     assert_eq!(snapshot(&store), before);
     assert!(store.processed("e9").unwrap());
     drop(store);
@@ -228,13 +228,13 @@ fn a_new_folder_asked_to_compress_is_compressed_and_stays_so() {
     let before = {
         let sled = Sled::open_with(&dir, true).unwrap();
         assert!(sled.compressed());
-        fill(&Store::new(Arc::new(sled)))
+        fill(&Store::open(Arc::new(sled)).unwrap())
     };
     assert_eq!(sled_compression(&dir.join("db")).unwrap(), Some(true));
     // Asking for no compression does not change a folder made with it.
     let sled = Sled::open_with(&dir, false).unwrap();
     assert!(sled.compressed());
-    assert_eq!(snapshot(&Store::new(Arc::new(sled))), before);
+    assert_eq!(snapshot(&Store::open(Arc::new(sled)).unwrap()), before);
     let _ = std::fs::remove_dir_all(dir);
 }
 
@@ -256,7 +256,7 @@ fn a_folder_made_without_compression_still_opens_and_keeps_its_data() {
             journey_runtime::store::Backend::get(&sled, b"c-old").unwrap(),
             Some(b"written by an earlier version".to_vec())
         );
-        fill(&Store::new(Arc::new(sled)))
+        fill(&Store::open(Arc::new(sled)).unwrap())
     };
     let sled = Sled::open(&dir).unwrap();
     assert!(!sled.compressed());
@@ -264,7 +264,7 @@ fn a_folder_made_without_compression_still_opens_and_keeps_its_data() {
         journey_runtime::store::Backend::get(&sled, b"c-old").unwrap(),
         Some(b"written by an earlier version".to_vec())
     );
-    assert_eq!(snapshot(&Store::new(Arc::new(sled))), before);
+    assert_eq!(snapshot(&Store::open(Arc::new(sled)).unwrap()), before);
     let _ = std::fs::remove_dir_all(dir);
 }
 
@@ -274,13 +274,13 @@ fn a_new_folder_is_not_compressed_by_default() {
     let before = {
         let sled = Sled::open(&dir).unwrap();
         assert!(!sled.compressed());
-        fill(&Store::new(Arc::new(sled)))
+        fill(&Store::open(Arc::new(sled)).unwrap())
     };
     assert_eq!(sled_compression(&dir.join("db")).unwrap(), Some(false));
     // Asking for compression later does not change a folder made without it.
     let sled = Sled::open_with(&dir, true).unwrap();
     assert!(!sled.compressed());
-    assert_eq!(snapshot(&Store::new(Arc::new(sled))), before);
+    assert_eq!(snapshot(&Store::open(Arc::new(sled)).unwrap()), before);
     let _ = std::fs::remove_dir_all(dir);
 }
 
@@ -297,4 +297,161 @@ fn unreadable_store_settings_are_an_error_not_a_guess() {
     let error = Sled::open(&dir).err().unwrap().message;
     assert!(error.contains("may be damaged"), "{error}");
     let _ = std::fs::remove_dir_all(dir);
+}
+
+/// A customer with a profile like a shop's: most bytes alike from one customer to the next.
+fn shop_customer(n: usize) -> CustomerState {
+    use journey_compiler::bytecode::Value;
+    let id = format!("w{n:07}");
+    let mut state = CustomerState::new(&id);
+    for (name, value) in [
+        ("email", format!("{id}@example.it")),
+        ("first_name", "Giulia".to_string()),
+        ("time_zone", "Europe/Rome".to_string()),
+        ("locale", "it-IT".to_string()),
+        (
+            "checkout_url",
+            format!("https://caffearoma.it/carrello/C-{id}"),
+        ),
+    ] {
+        state.profile.set(name.into(), Value::text(&value));
+    }
+    state.marketing_sends.push(1_796_216_547 + n as i64);
+    state
+}
+
+fn shop_audit(n: usize) -> Vec<serde_json::Value> {
+    vec![
+        serde_json::json!({"effect": "decision", "instance": 0, "journey": "abandoned_cart",
+            "kind": "entered", "step": null, "why": "`cart_abandoned` arrived", "n": n}),
+        serde_json::json!({"effect": "decision", "instance": 0, "journey": "abandoned_cart",
+            "kind": "branch", "step": "if not customer.email_consent",
+            "why": "`not customer.email_consent` is false"}),
+    ]
+}
+
+/// Writes customers `range` (state and one audit record each) in batches of 100.
+fn write_customers(store: &Store, range: std::ops::Range<usize>) {
+    let mut batch = Batch::new();
+    for n in range {
+        batch.put_customer(&shop_customer(n));
+        batch.audit(&format!("w{n:07}"), n as u64, 1_796_216_547, shop_audit(n));
+        if batch.len() >= 200 {
+            store.apply(std::mem::take(&mut batch)).unwrap();
+        }
+    }
+    store.apply(batch).unwrap();
+}
+
+/// Waits (writing a customer now and then) until the first dictionary, trained on a thread of
+/// its own, is in use.
+fn wait_for_dictionary(store: &Store, mut next: usize) -> usize {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while store.dictionary().is_none() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no dictionary after 30 s"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        write_customers(store, next..next + 1);
+        next += 1;
+    }
+    next
+}
+
+#[test]
+fn states_and_audit_records_are_compressed_with_a_dictionary_and_read_back_after_reopening() {
+    use journey_runtime::store::Backend;
+    let dir = temp("dictionary");
+    let sled = Arc::new(Sled::open(&dir).unwrap());
+    let store = Store::open(sled.clone()).unwrap();
+    let first = 1_200;
+    write_customers(&store, 0..first);
+    let raw = |n: usize| sled.get(format!("cw{n:07}").as_bytes()).unwrap().unwrap();
+    let plain_size = raw(0).len();
+    assert_ne!(raw(0)[0], 0, "written before the dictionary: plain");
+    let next = wait_for_dictionary(&store, first);
+    write_customers(&store, next..next + 100);
+    let last = next + 100;
+    let compressed = raw(last - 1);
+    assert_eq!(compressed[0], 0, "written after it: compressed");
+    assert!(
+        compressed.len() * 3 < plain_size,
+        "{} B compressed, {plain_size} B plain",
+        compressed.len()
+    );
+    let audit_key = {
+        let mut key = format!("aw{:07}", last - 1).into_bytes();
+        key.push(0);
+        key.extend_from_slice(&((last - 1) as u64).to_be_bytes());
+        key
+    };
+    assert_eq!(sled.get(&audit_key).unwrap().unwrap()[0], 0);
+    let check = |store: &Store| {
+        for n in (0..last).step_by(37).chain([last - 1]) {
+            let id = format!("w{n:07}");
+            assert_eq!(store.customer(&id).unwrap(), Some(shop_customer(n)), "{id}");
+            let entries = store.audit(&id, 10).unwrap();
+            assert_eq!(entries.len(), 2, "{id}");
+            assert_eq!(entries[0]["entry"], shop_audit(n)[0], "{id}");
+            let records = store.audit_records(&id).unwrap();
+            assert_eq!(records.len(), 1, "{id}");
+            assert_eq!(records[0].1["entries"][1], shop_audit(n)[1], "{id}");
+        }
+    };
+    check(&store);
+    store.sync().unwrap();
+    drop(store);
+    drop(sled);
+    // The dictionary was stored with the first values compressed with it.
+    let store = Store::open(Arc::new(Sled::open(&dir).unwrap())).unwrap();
+    assert!(store.dictionary().is_some());
+    check(&store);
+    drop(store);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn a_damaged_compressed_value_is_an_error_naming_the_data_not_a_panic() {
+    use journey_runtime::store::Backend;
+    let sled = Arc::new(Memory::new());
+    let store = Store::open(sled.clone()).unwrap();
+    write_customers(&store, 0..1_100);
+    let next = wait_for_dictionary(&store, 1_100);
+    let good = sled
+        .get(format!("cw{:07}", next - 1).as_bytes())
+        .unwrap()
+        .unwrap();
+    assert_eq!(good[0], 0);
+    let mut damaged = good.clone();
+    let middle = damaged.len() / 2;
+    damaged.truncate(middle);
+    let cases: [(&str, Vec<u8>, &str); 4] = [
+        (
+            "a dictionary never made",
+            vec![0, 9, 1, 2, 3],
+            "dictionary 9, which is missing",
+        ),
+        ("no dictionary id", vec![0, 0x80], "no dictionary id"),
+        (
+            "a frame cut short",
+            damaged,
+            "the data folder may be damaged",
+        ),
+        (
+            "not a frame",
+            vec![0, good[1], 1, 2, 3, 4, 5, 6],
+            "the data folder may be damaged",
+        ),
+    ];
+    for (what, value, expected) in cases {
+        sled.apply(vec![(b"cbroken".to_vec(), Some(value))])
+            .unwrap();
+        let error = store.customer("broken").unwrap_err().message;
+        assert!(
+            error.contains("a stored customer cannot be read"),
+            "{what}: {error}"
+        );
+        assert!(error.contains(expected), "{what}: {error}");
+    }
 }

@@ -964,15 +964,13 @@ impl Writer {
                 break;
             }
         }
-        for (key, value) in self.store.audit_keys(customer).map_err(internal)? {
+        for (key, mut record) in self.store.audit_records(customer).map_err(internal)? {
             round.batch.put_audit_raw(key, None);
-            if let Ok(mut record) = serde_json::from_slice::<serde_json::Value>(&value) {
-                anonymise(&mut record);
-                round
-                    .batch
-                    .audit_record("(erased)", round.audit_seq, &record);
-                round.audit_seq += 1;
-            }
+            anonymise(&mut record);
+            round
+                .batch
+                .audit_record("(erased)", round.audit_seq, &record);
+            round.audit_seq += 1;
         }
         Ok(existed)
     }

@@ -19,8 +19,13 @@
 //! | `x` | sequence number | `DeadLetter` (JSON) |
 //! | `s` | email address | time it was suppressed |
 //! | `m` | counter name | next value |
+//! | `z` | dictionary id (4 bytes) | a zstd dictionary the values of `c` and `a` are compressed with |
+//!
+//! Values of `c` and `a` are compressed one by one against a dictionary trained on the store's
+//! own records once a thousand are written (`codec`): about a tenth of their size.
 
 pub mod backend;
+pub mod codec;
 
 use std::sync::Arc;
 
@@ -29,6 +34,7 @@ use serde::{Deserialize, Serialize};
 pub use backend::{Backend, COMPRESSION_LEVEL, Error, Memory, Pairs, Sled, sled_compression};
 
 use crate::vm::{CustomerState, Message, TimerId};
+use codec::Codec;
 
 /// A message waiting to be delivered.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -75,6 +81,7 @@ pub struct DueTimer {
 #[derive(Clone)]
 pub struct Store {
     backend: Arc<dyn Backend>,
+    codec: Arc<Codec>,
 }
 
 /// Writes that land together.
@@ -207,22 +214,51 @@ fn encode<T: Serialize>(value: &T) -> Vec<u8> {
 }
 
 impl Store {
-    /// Tables over a backend.
-    pub fn new(backend: Arc<dyn Backend>) -> Store {
-        Store { backend }
+    /// Tables over a backend (reads the compression dictionaries it holds).
+    pub fn open(backend: Arc<dyn Backend>) -> Result<Store, Error> {
+        let prefix = [codec::PREFIX];
+        let dictionaries = backend
+            .scan(&prefix, &prefix, None, usize::MAX)?
+            .into_iter()
+            .filter_map(|(k, v)| {
+                let id: [u8; 4] = k.get(1..)?.try_into().ok()?;
+                Some((u32::from_be_bytes(id), v))
+            })
+            .collect();
+        Ok(Store {
+            backend,
+            codec: Arc::new(Codec::new(dictionaries)),
+        })
     }
 
     /// A store in memory.
     pub fn memory() -> Store {
-        Store::new(Arc::new(Memory::new()))
+        Store {
+            backend: Arc::new(Memory::new()),
+            codec: Arc::new(Codec::new(Vec::new())),
+        }
     }
 
-    /// Applies a batch atomically (not yet durable: see [`Store::sync`]).
-    pub fn apply(&self, batch: Batch) -> Result<(), Error> {
+    /// Applies a batch atomically (not yet durable: see [`Store::sync`]). Customer states and
+    /// audit records are compressed on the way (and a new dictionary stored with the first
+    /// values compressed with it).
+    pub fn apply(&self, mut batch: Batch) -> Result<(), Error> {
         if batch.writes.is_empty() {
             return Ok(());
         }
-        self.backend.apply(batch.writes)
+        if let Some((id, dictionary)) = self.codec.encode_batch(&mut batch.writes) {
+            batch
+                .writes
+                .insert(0, (codec::dictionary_key(id), Some(dictionary)));
+        }
+        self.backend.apply(batch.writes)?;
+        self.codec.saved();
+        Ok(())
+    }
+
+    /// The dictionary values are compressed with now, if one was made yet.
+    pub fn dictionary(&self) -> Option<u32> {
+        self.codec.current()
     }
 
     /// Makes every applied batch durable.
@@ -238,7 +274,7 @@ impl Store {
     /// A customer's state.
     pub fn customer(&self, id: &str) -> Result<Option<CustomerState>, Error> {
         match self.backend.get(&key(b'c', &[id.as_bytes()]))? {
-            Some(bytes) => decode("customer", &bytes).map(Some),
+            Some(bytes) => decode("customer", &self.codec.decode("customer", &bytes)?).map(Some),
             None => Ok(None),
         }
     }
@@ -367,7 +403,8 @@ impl Store {
         };
         let mut entries = Vec::new();
         for (_, value) in self.backend.scan(&prefix, &prefix, None, usize::MAX)? {
-            if let Ok(record) = serde_json::from_slice::<serde_json::Value>(&value) {
+            let plain = self.codec.decode("audit record", &value)?;
+            if let Ok(record) = serde_json::from_slice::<serde_json::Value>(&plain) {
                 audit_entries(record, &mut entries);
             }
         }
@@ -558,11 +595,22 @@ impl Batch {
 }
 
 impl Store {
-    /// The raw audit keys of a customer (for erasure).
-    pub fn audit_keys(&self, customer: &str) -> Result<Pairs, Error> {
+    /// The audit records of a customer with their keys (for erasure), each as it was stored
+    /// (a record that is not JSON is left out).
+    pub fn audit_records(
+        &self,
+        customer: &str,
+    ) -> Result<Vec<(Vec<u8>, serde_json::Value)>, Error> {
         let mut prefix = key(b'a', &[customer.as_bytes()]);
         prefix.push(0);
-        self.backend.scan(&prefix, &prefix, None, usize::MAX)
+        let mut out = Vec::new();
+        for (k, value) in self.backend.scan(&prefix, &prefix, None, usize::MAX)? {
+            let plain = self.codec.decode("audit record", &value)?;
+            if let Ok(record) = serde_json::from_slice(&plain) {
+                out.push((k, record));
+            }
+        }
+        Ok(out)
     }
 
     /// Every timer of a customer (for erasure): timer and time.
@@ -598,7 +646,7 @@ mod tests {
             ("memory", Store::memory(), None),
             (
                 "sled",
-                Store::new(Arc::new(Sled::open(&dir).unwrap())),
+                Store::open(Arc::new(Sled::open(&dir).unwrap())).unwrap(),
                 Some(dir),
             ),
         ]
@@ -763,7 +811,7 @@ mod tests {
     #[test]
     fn looking_for_due_timers_reads_no_future_timer() {
         let backend = Arc::new(Counting::default());
-        let store = Store::new(backend.clone());
+        let store = Store::open(backend.clone()).unwrap();
         let timer = TimerId::Anniversary {
             journey: "j".into(),
         };

@@ -680,7 +680,7 @@ pub async fn waiting_customers(ctx: &mut Context) -> Result<(), Error> {
 }
 
 /// The tables of the store (`store` module: one prefix byte each).
-const TABLES: [(u8, &str); 11] = [
+const TABLES: [(u8, &str); 12] = [
     (b'c', "customers"),
     (b't', "timer index"),
     (b'r', "timer reverse index"),
@@ -692,6 +692,7 @@ const TABLES: [(u8, &str); 11] = [
     (b'x', "dead letters"),
     (b's', "suppressed addresses"),
     (b'm', "counters"),
+    (b'z', "compression dictionaries"),
 ];
 
 /// Prints the entries and the bytes of keys and values of each table of a stopped store, per
@@ -738,7 +739,7 @@ pub fn print_breakdown(store: &Path, customers: usize) -> Result<(), Error> {
 
 /// The size of one customer's stored state, read from a stopped data folder.
 fn stored_state_bytes(store: &Path, customer: &str) -> Result<usize, Error> {
-    let store = Store::new(Arc::new(Sled::open(store)?));
+    let store = Store::open(Arc::new(Sled::open(store)?))?;
     let state = store
         .customer(customer)?
         .ok_or_else(|| Error(format!("{customer} is not stored")))?;
