@@ -183,7 +183,7 @@ fn an_event_after_an_erasure_in_the_same_round_starts_a_new_customer() {
     use journey_runtime::engine::Request;
     use tokio::sync::oneshot;
 
-    let (mut writer, store, _) = deployed_writer();
+    let (mut writer, store, clock) = deployed_writer();
     let (first, _) = oneshot::channel();
     writer.round(vec![Request::Events(
         vec![subscribed("e1", 1_795_000_000)],
@@ -191,7 +191,8 @@ fn an_event_after_an_erasure_in_the_same_round_starts_a_new_customer() {
     )]);
     let before = store.customer("c1").unwrap().unwrap();
     assert_eq!(before.journeys["benvenuto"].instances.len(), 1);
-    // Erased, and a new event for the same id, in one round.
+    // Erased, and a new event for the same id, in one round, 100 s later.
+    clock.0.store(1_795_000_100, Ordering::SeqCst);
     let (erased, _) = oneshot::channel();
     let (second, _) = oneshot::channel();
     writer.round(vec![
@@ -206,6 +207,79 @@ fn an_event_after_an_erasure_in_the_same_round_starts_a_new_customer() {
         "the erased customer came back: {after:?}"
     );
     assert_eq!(membership.entries, 1);
+    // The erased instance's timer went with it: only the new one's is left.
+    let timers = store.due_timers(i64::MAX, 10).unwrap();
+    assert_eq!(timers.len(), 1, "{timers:?}");
+    assert_eq!(timers[0].at, 1_795_000_100 + 3_600);
+}
+
+#[test]
+fn a_waiting_customer_erased_leaves_no_timer_and_a_timer_left_for_nobody_brings_nobody_back() {
+    use journey_runtime::engine::Request;
+    use journey_runtime::store::Batch;
+    use journey_runtime::vm::TimerId;
+    use tokio::sync::oneshot;
+
+    let (mut writer, store, clock) = deployed_writer();
+    let (first, _) = oneshot::channel();
+    writer.round(vec![Request::Events(
+        vec![subscribed("e1", 1_795_000_000)],
+        first,
+    )]);
+    let timers = store.due_timers(i64::MAX, 10).unwrap();
+    assert_eq!(timers.len(), 1);
+    assert_eq!(timers[0].at, 1_795_003_600, "the wait's end: {timers:?}");
+    let (erased, _) = oneshot::channel();
+    writer.round(vec![Request::Erase("c1".to_string(), erased)]);
+    assert!(store.due_timers(i64::MAX, 10).unwrap().is_empty());
+    assert_eq!(store.customer("c1").unwrap(), None);
+    // A timer in the index for a customer the store does not have (as an erasure by an older
+    // version could leave): it goes when due, and no customer appears.
+    let mut batch = Batch::new();
+    let ghost = TimerId::Wake {
+        journey: "benvenuto".to_string(),
+        instance: 0,
+        seq: 1,
+    };
+    batch.set_timer("ghost", &ghost, 1_795_000_500, None);
+    store.apply(batch).unwrap();
+    clock.0.store(1_795_001_000, Ordering::SeqCst);
+    writer.round(Vec::new());
+    assert!(store.due_timers(i64::MAX, 10).unwrap().is_empty());
+    assert_eq!(store.customer("ghost").unwrap(), None);
+    assert!(store.customer_ids(None, 10).unwrap().is_empty());
+}
+
+#[test]
+fn the_timer_reverse_index_of_an_older_version_is_dropped_at_start() {
+    use journey_runtime::engine::{Shared, Writer};
+    use journey_runtime::store::{Backend, Memory};
+
+    let backend = Arc::new(Memory::new());
+    let mut old: Vec<(Vec<u8>, Option<Vec<u8>>)> = (0..70_000)
+        .map(|n| (format!("rc{n}\0wbenvenuto").into_bytes(), Some(vec![0; 8])))
+        .collect();
+    old.push((b"cc1".to_vec(), Some(b"\x02c1".to_vec())));
+    backend.apply(old).unwrap();
+    let store = Store::open(backend.clone()).unwrap();
+    let shared = Arc::new(Shared {
+        library: Mutex::new(Arc::new(journey_runtime::vm::Library::new())),
+        metrics: Default::default(),
+    });
+    let clock = Arc::new(Manual(AtomicI64::new(1_795_000_000)));
+    Writer::new(
+        store,
+        journey_runtime::scenario::environment(None, None),
+        clock,
+        shared,
+    )
+    .unwrap();
+    assert!(backend.scan(b"r", b"r", None, 10).unwrap().is_empty());
+    assert_eq!(
+        backend.scan(b"c", b"c", None, 10).unwrap().len(),
+        1,
+        "the rest stays"
+    );
 }
 
 #[test]

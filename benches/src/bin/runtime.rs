@@ -334,9 +334,9 @@ fn ceilings(ctx: &mut Context) -> Result<(), Error> {
         ));
     }
     if ctx.options.only.contains('2') {
-        let ceiling = disk::sled_ceiling(&ctx.work.join("ceiling"), time, 400)?;
+        let ceiling = disk::sled_ceiling(&ctx.work.join("ceiling"), time, 60, 25)?;
         println!(
-            "2. C: sled apply_batch of one event's writes (state 400 B, processed key, the step's audit record, timer index and reverse entry: {} B), no flush: {} batches/s",
+            "2. C: sled apply_batch of one event's writes (state 60 B and audit record 25 B as compressed, processed key, timer index entry: {} B), no flush: {} batches/s",
             ceiling.batch_bytes,
             int(ceiling.rate)
         );

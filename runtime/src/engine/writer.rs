@@ -271,13 +271,37 @@ impl Round<'_> {
             .ok_or_else(|| ApiError::Internal("customer state vanished".to_string()))
     }
 
-    fn timer_at(&self, customer: &str, timer: &TimerId) -> Result<Option<i64>, ApiError> {
+    /// Loads a customer's stored state into the round (not marked changed); whether the
+    /// customer exists.
+    fn load(&mut self, customer: &str) -> Result<bool, ApiError> {
+        if self.states.contains_key(customer) {
+            return Ok(true);
+        }
+        if self.erased.contains(customer) {
+            return Ok(false);
+        }
+        match self
+            .store
+            .customer(customer)
+            .map_err(|e| ApiError::Internal(e.message))?
+        {
+            Some(state) => {
+                self.states.insert(customer.to_string(), state);
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+
+    /// When a customer's timer is set for: as this round left it, else as the customer's state
+    /// before the step said (`before`, from [`CustomerState::pending_timers`]).
+    fn timer_at(&self, customer: &str, timer: &TimerId, before: &[(TimerId, i64)]) -> Option<i64> {
         match self.timers.get(&(customer.to_string(), timer.clone())) {
-            Some(at) => Ok(*at),
-            None => self
-                .store
-                .timer_at(customer, timer)
-                .map_err(|e| ApiError::Internal(e.message)),
+            Some(at) => *at,
+            None => before
+                .iter()
+                .find(|(pending, _)| pending == timer)
+                .map(|(_, at)| *at),
         }
     }
 
@@ -290,14 +314,16 @@ impl Round<'_> {
         self.audit_seq += 1;
     }
 
-    /// Records the effects of one step.
+    /// Records the effects of one step; `before` are the timers the customer had pending
+    /// before it.
     fn effects(
         &mut self,
         customer: &str,
         now: i64,
         effects: Vec<Effect>,
+        before: &[(TimerId, i64)],
         metrics: &Metrics,
-    ) -> Result<(), ApiError> {
+    ) {
         let mut audit = Vec::new();
         for effect in effects {
             if let Effect::Send(message) = effect {
@@ -322,13 +348,13 @@ impl Round<'_> {
             }
             match &effect {
                 Effect::SetTimer { timer, at } => {
-                    let previous = self.timer_at(customer, timer)?;
+                    let previous = self.timer_at(customer, timer, before);
                     self.batch.set_timer(customer, timer, *at, previous);
                     self.timers
                         .insert((customer.to_string(), timer.clone()), Some(*at));
                 }
                 Effect::CancelTimer { timer } => {
-                    if let Some(previous) = self.timer_at(customer, timer)? {
+                    if let Some(previous) = self.timer_at(customer, timer, before) {
                         self.batch.cancel_timer(customer, timer, previous);
                     }
                     self.timers
@@ -348,7 +374,6 @@ impl Round<'_> {
             }
         }
         self.audit(customer, now, audit);
-        Ok(())
     }
 }
 
@@ -360,6 +385,7 @@ impl Writer {
         clock: Arc<dyn Clock>,
         shared: Arc<Shared>,
     ) -> Result<Writer, crate::store::Error> {
+        drop_reverse_index(&store)?;
         let outbox_seq = store.counter("outbox")?;
         let audit_seq = store.counter("audit")?;
         let dead_seq = store.counter("dead")?;
@@ -753,10 +779,12 @@ impl Writer {
         now: i64,
     ) -> Result<(), ApiError> {
         let state = round.state(customer)?;
+        let before = state.pending_timers();
         let mut executed = 0;
         let effects = vm::step_in_place(library, &self.env, state, input, now, &mut executed);
         self.shared.metrics.add(&self.shared.metrics.vm_steps, 1);
-        round.effects(customer, now, effects, &self.shared.metrics)
+        round.effects(customer, now, effects, &before, &self.shared.metrics);
+        Ok(())
     }
 
     fn fire_timers(
@@ -772,9 +800,8 @@ impl Writer {
         let oldest_due_ago = due.first().map(|oldest| now.saturating_sub(oldest.at));
         self.catch_up_progress(due.len(), due.len() < TIMERS_PER_ROUND, oldest_due_ago);
         for timer in due {
-            // The index entry just read is the timer's current setting (an index entry and its
-            // reverse entry are written together), unless this round already replaced or
-            // removed it.
+            // The index entry just read is the timer's current setting, unless this round
+            // already replaced or removed it.
             let key = (timer.customer.clone(), timer.timer.clone());
             if round
                 .timers
@@ -787,6 +814,11 @@ impl Writer {
                 .batch
                 .cancel_timer(&timer.customer, &timer.timer, timer.at);
             round.timers.insert(key, None);
+            // A timer left behind for a customer who is gone (erased while an older version
+            // ran) is dropped without bringing the customer back.
+            if !round.load(&timer.customer)? {
+                continue;
+            }
             self.shared
                 .metrics
                 .add(&self.shared.metrics.timers_fired, 1);
@@ -939,14 +971,30 @@ impl Writer {
 
     fn erase(&self, round: &mut Round<'_>, customer: &str) -> Result<bool, ApiError> {
         let internal = |e: crate::store::Error| ApiError::Internal(e.message);
-        let existed = self.store.customer(customer).map_err(internal)?.is_some()
-            || round.states.contains_key(customer);
-        round.states.remove(customer);
+        let existed = round.load(customer)?;
+        let pending = round
+            .states
+            .remove(customer)
+            .map(|state| state.pending_timers())
+            .unwrap_or_default();
         round.dirty.remove(customer);
         round.erased.insert(customer.to_string());
         round.batch.delete_customer(customer);
-        for (timer, at) in self.store.customer_timers(customer).map_err(internal)? {
-            round.batch.cancel_timer(customer, &timer, at);
+        // Timers as the state has them, and as this round set them (fired or cancelled ones
+        // are already out of the index).
+        let mut timers: HashMap<TimerId, Option<i64>> = pending
+            .into_iter()
+            .map(|(timer, at)| (timer, Some(at)))
+            .collect();
+        for ((owner, timer), at) in &round.timers {
+            if owner == customer {
+                timers.insert(timer.clone(), *at);
+            }
+        }
+        for (timer, at) in timers {
+            if let Some(at) = at {
+                round.batch.cancel_timer(customer, &timer, at);
+            }
             round.timers.insert((customer.to_string(), timer), None);
         }
         // Pending messages go; the audit keeps what happened, without the person.
@@ -1120,6 +1168,32 @@ impl Writer {
 }
 
 /// A program version as a counter value: its first eight bytes (marks a finished migration).
+/// Removes the timer reverse index a store written before 2026-12 kept (a timer's time is now
+/// read from the customer's state), in chunks, made durable before the writer starts.
+fn drop_reverse_index(store: &Store) -> Result<(), crate::store::Error> {
+    const CHUNK: usize = 65_536;
+    let mut dropped = 0;
+    loop {
+        let keys = store.reverse_index_keys(CHUNK)?;
+        if keys.is_empty() {
+            break;
+        }
+        dropped += keys.len();
+        let mut batch = Batch::new();
+        for key in keys {
+            batch.delete_raw(key);
+        }
+        store.apply(batch)?;
+    }
+    if dropped > 0 {
+        store.sync()?;
+        tracing::info!(
+            "dropped the timer reverse index an earlier version kept ({dropped} entries): timers are found through customers' states"
+        );
+    }
+    Ok(())
+}
+
 fn version_mark(hash: &[u8; 32]) -> u64 {
     let mut first = [0u8; 8];
     for (to, from) in first.iter_mut().zip(hash.iter()) {

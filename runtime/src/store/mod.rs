@@ -10,7 +10,6 @@
 //! |---|---|---|
 //! | `c` | customer id | `CustomerState` (postcard) |
 //! | `t` | wake time (8 bytes, ordered), customer id, 0, timer | empty: the timer index |
-//! | `r` | customer id, 0, timer | wake time: to replace or cancel a timer |
 //! | `o` | sequence number | `OutboxRecord` (postcard) |
 //! | `e` | idempotency key | time processed |
 //! | `a` | customer id, 0, sequence number | audit record (JSON): what one step decided, `{"at": seconds, "entries": [...]}` (a store written before 2026-12 holds one entry per key, `{"at": "RFC 3339", "entry": {...}}`; both are read) |
@@ -20,6 +19,11 @@
 //! | `s` | email address | time it was suppressed |
 //! | `m` | counter name | next value |
 //! | `z` | dictionary id (4 bytes) | a zstd dictionary the values of `c` and `a` are compressed with |
+//!
+//! A timer's time, to replace or cancel it, is read from the customer's state
+//! (`CustomerState::pending_timers`); stores written before 2026-12 also kept a reverse index
+//! (`r`: customer id, 0, timer -> wake time), which the writer drops at start
+//! ([`Store::reverse_index_keys`]).
 //!
 //! Values of `c` and `a` are compressed one by one against a dictionary trained on the store's
 //! own records once a thousand are written (`codec`): about a tenth of their size.
@@ -305,14 +309,6 @@ impl Store {
             .is_some())
     }
 
-    /// When a customer's timer is set for, if it is.
-    pub fn timer_at(&self, customer: &str, timer: &TimerId) -> Result<Option<i64>, Error> {
-        Ok(self
-            .backend
-            .get(&key(b'r', &[customer.as_bytes(), &timer_bytes(timer)]))?
-            .and_then(|bytes| time_of(&bytes)))
-    }
-
     /// Timers due at or before `now`, oldest first, at most `limit` (a range scan of the
     /// ordered index that stops at `now`: future timers are never read).
     pub fn due_timers(&self, now: i64, limit: usize) -> Result<Vec<DueTimer>, Error> {
@@ -494,24 +490,23 @@ impl Batch {
     /// Sets a timer, replacing its earlier time `previous` if it had one.
     pub fn set_timer(&mut self, customer: &str, timer: &TimerId, at: i64, previous: Option<i64>) {
         let id = timer_bytes(timer);
-        if let Some(old) = previous {
+        if let Some(old) = previous.filter(|old| *old != at) {
             self.writes
                 .push((timer_index_key(old, customer, &id), None));
         }
         self.writes
             .push((timer_index_key(at, customer, &id), Some(Vec::new())));
-        self.writes.push((
-            key(b'r', &[customer.as_bytes(), &id]),
-            Some(time_bytes(at).to_vec()),
-        ));
     }
 
     /// Removes a timer set for `at`.
     pub fn cancel_timer(&mut self, customer: &str, timer: &TimerId, at: i64) {
         let id = timer_bytes(timer);
         self.writes.push((timer_index_key(at, customer, &id), None));
-        self.writes
-            .push((key(b'r', &[customer.as_bytes(), &id]), None));
+    }
+
+    /// Removes a key as it is (the reverse index of older stores).
+    pub fn delete_raw(&mut self, raw_key: Vec<u8>) {
+        self.writes.push((raw_key, None));
     }
 
     /// Records an idempotency key as processed.
@@ -613,18 +608,14 @@ impl Store {
         Ok(out)
     }
 
-    /// Every timer of a customer (for erasure): timer and time.
-    pub fn customer_timers(&self, customer: &str) -> Result<Vec<(TimerId, i64)>, Error> {
-        let mut prefix = key(b'r', &[customer.as_bytes()]);
-        prefix.push(0);
+    /// Up to `limit` keys of the timer reverse index that stores written before 2026-12 kept
+    /// (nothing reads it any more: the writer removes it at start).
+    pub fn reverse_index_keys(&self, limit: usize) -> Result<Vec<Vec<u8>>, Error> {
         Ok(self
             .backend
-            .scan(&prefix, &prefix, None, usize::MAX)?
+            .scan(b"r", b"r", None, limit)?
             .into_iter()
-            .filter_map(|(k, v)| {
-                let timer = timer_of(k.get(prefix.len()..)?)?;
-                Some((timer, time_of(&v)?))
-            })
+            .map(|(k, _)| k)
             .collect())
     }
 }
@@ -831,6 +822,38 @@ mod tests {
     }
 
     #[test]
+    fn the_reverse_index_of_older_stores_is_listed_for_removal_and_never_written() {
+        for (name, store, dir) in stores() {
+            let timer = TimerId::Anniversary {
+                journey: "j".into(),
+            };
+            let mut batch = Batch::new();
+            batch.set_timer("a", &timer, 10, None);
+            // As a store written before 2026-12 kept it next to the index.
+            batch.writes.push((
+                key(b'r', &[b"a", &timer_bytes(&timer)]),
+                Some(time_bytes(10).to_vec()),
+            ));
+            store.apply(batch).unwrap();
+            let old = store.reverse_index_keys(10).unwrap();
+            assert_eq!(old.len(), 1, "{name}");
+            let mut batch = Batch::new();
+            batch.delete_raw(old[0].clone());
+            batch.set_timer("b", &timer, 20, None);
+            batch.cancel_timer("a", &timer, 10);
+            store.apply(batch).unwrap();
+            assert!(store.reverse_index_keys(10).unwrap().is_empty(), "{name}");
+            let due = store.due_timers(100, 10).unwrap();
+            assert_eq!(due.len(), 1, "{name}");
+            assert_eq!(due[0].customer, "b", "{name}");
+            if let Some(dir) = dir {
+                drop(store);
+                let _ = std::fs::remove_dir_all(dir);
+            }
+        }
+    }
+
+    #[test]
     fn timers_come_out_in_wake_order_and_can_be_replaced() {
         for (name, store, dir) in stores() {
             let timer = |seq| TimerId::Wake {
@@ -859,9 +882,7 @@ mod tests {
             assert_eq!(store.next_wake().unwrap(), Some(-5), "{name}");
             // Replace b's timer with an earlier one, cancel a's.
             let mut batch = Batch::new();
-            let previous = store.timer_at("b", &timer(1)).unwrap();
-            assert_eq!(previous, Some(300));
-            batch.set_timer("b", &timer(1), 50, previous);
+            batch.set_timer("b", &timer(1), 50, Some(300));
             batch.cancel_timer("a", &timer(2), -5);
             store.apply(batch).unwrap();
             let due = store.due_timers(1000, 10).unwrap();

@@ -11,6 +11,8 @@ use std::sync::Arc;
 use journey_compiler::bytecode::{Record, Value};
 use serde::{Deserialize, Serialize};
 
+use super::TimerId;
+
 /// Everything the VM knows about one customer.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct CustomerState {
@@ -106,6 +108,42 @@ impl CustomerState {
             profile,
             ..CustomerState::default()
         }
+    }
+
+    /// The timers this state has pending, with their times: an instance's wake-up (sleeping, or
+    /// waiting with a timeout; its current sequence number) and each date trigger's next
+    /// anniversary. The VM keeps these in step with the timers it sets and cancels, so the
+    /// runtime finds a timer's time here instead of keeping an index of its own.
+    pub fn pending_timers(&self) -> Vec<(TimerId, i64)> {
+        let mut out = Vec::new();
+        for (journey, membership) in &self.journeys {
+            if let Some(at) = membership.next_anniversary {
+                out.push((
+                    TimerId::Anniversary {
+                        journey: journey.clone(),
+                    },
+                    at,
+                ));
+            }
+            for instance in &membership.instances {
+                let until = match instance.status {
+                    Status::Sleeping { until } => Some(until),
+                    Status::Waiting { until } => until,
+                    Status::Ended { .. } => None,
+                };
+                if let Some(at) = until {
+                    out.push((
+                        TimerId::Wake {
+                            journey: journey.clone(),
+                            instance: instance.id,
+                            seq: instance.timer,
+                        },
+                        at,
+                    ));
+                }
+            }
+        }
+        out
     }
 
     /// Instances waiting or sleeping, across journeys.

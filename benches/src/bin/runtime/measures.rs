@@ -683,7 +683,7 @@ pub async fn waiting_customers(ctx: &mut Context) -> Result<(), Error> {
 const TABLES: [(u8, &str); 12] = [
     (b'c', "customers"),
     (b't', "timer index"),
-    (b'r', "timer reverse index"),
+    (b'r', "timer reverse index (older stores)"),
     (b'o', "outbox"),
     (b'e', "processed event keys"),
     (b'a', "audit log"),
