@@ -333,3 +333,53 @@ fn each_step_keeps_one_audit_record_read_back_entry_by_entry_and_erasure_anonymi
         }
     }
 }
+
+#[test]
+fn a_delivered_report_settles_the_message_once_and_logs_it_without_reading_it() {
+    use journey_runtime::engine::{DeliveryReport, Request};
+    use tokio::sync::oneshot;
+
+    let (mut writer, store, clock) = deployed_writer();
+    let (profile, _) = oneshot::channel();
+    let mut attributes = serde_json::Map::new();
+    attributes.insert("email".into(), "giulia@example.it".into());
+    writer.round(vec![
+        Request::Profile("c1".to_string(), attributes, profile),
+        Request::Events(vec![subscribed("e1", 1_795_000_000)], oneshot::channel().0),
+    ]);
+    clock.0.store(1_795_003_600, Ordering::SeqCst);
+    writer.round(Vec::new());
+    let queued = store.outbox(0, 10).unwrap();
+    assert_eq!(queued.len(), 1, "the wait ended and the email is queued");
+    let (seq, record) = &queued[0];
+    let report = || DeliveryReport::Delivered {
+        attempt: 1,
+        customer: record.customer.clone(),
+        message_id: record.message.message_id.clone(),
+    };
+    writer.round(vec![Request::Delivery(
+        *seq,
+        report(),
+        oneshot::channel().0,
+    )]);
+    assert!(store.outbox(0, 10).unwrap().is_empty());
+    let delivered = |store: &Store| -> Vec<serde_json::Value> {
+        store
+            .audit("c1", 100)
+            .unwrap()
+            .into_iter()
+            .filter(|e| e["entry"]["effect"] == "delivered")
+            .collect()
+    };
+    let entries = delivered(&store);
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    assert_eq!(entries[0]["entry"]["message_id"], record.message.message_id);
+    assert_eq!(entries[0]["entry"]["attempts"], 1);
+    // The same report again (a retried report after a crash): nothing more.
+    writer.round(vec![Request::Delivery(
+        *seq,
+        report(),
+        oneshot::channel().0,
+    )]);
+    assert_eq!(delivered(&store).len(), 1);
+}

@@ -23,6 +23,8 @@ use crate::store::OutboxRecord;
 
 /// Messages delivered at the same time.
 const CONCURRENCY: usize = 16;
+/// The longest the outbox goes without being read from its start (for retries falling due).
+const FULL_READ: Duration = Duration::from_secs(1);
 
 /// Runs until `stop` turns true; finishes the deliveries in flight first.
 pub async fn run(
@@ -36,6 +38,12 @@ pub async fn run(
     let (done_tx, mut done_rx) = tokio::sync::mpsc::unbounded_channel::<u64>();
     // At start, attempts interrupted by a crash (started, never answered) go again at once.
     let mut recovering = true;
+    // Where to read on: new messages come with higher numbers, so the outbox is read on from
+    // the last message taken, and from the start again at least every second and when a retry
+    // seen falls due (a busy outbox never lets the loop sleep: this keeps retries coming).
+    let mut cursor = 0;
+    let mut earliest: Option<i64> = None;
+    let mut read_from_start = std::time::Instant::now();
     loop {
         while let Ok(seq) = done_rx.try_recv() {
             in_flight.remove(&seq);
@@ -44,14 +52,25 @@ pub async fn run(
             break;
         }
         let now = engine.clock().now();
-        let pending = match engine.store().outbox(0, 512) {
+        if read_from_start.elapsed() >= FULL_READ || earliest.is_some_and(|at| at <= now) {
+            cursor = 0;
+        }
+        if cursor == 0 {
+            read_from_start = std::time::Instant::now();
+        }
+        let pending = match engine.store().outbox(cursor, 512) {
             Ok(pending) => pending,
             Err(error) => {
                 tracing::error!("cannot read the outbox: {error}");
                 Vec::new()
             }
         };
-        let mut earliest: Option<i64> = None;
+        if cursor == 0 {
+            earliest = None;
+        }
+        if let Some((last, _)) = pending.last() {
+            cursor = last.saturating_add(1);
+        }
         for (seq, record) in pending {
             if in_flight.contains(&seq) {
                 continue;
@@ -143,7 +162,13 @@ async fn deliver_one(
         Channel::Sms | Channel::Webhook => write_other(other, &record).await,
     };
     let report = match outcome {
-        Outcome::Delivered => DeliveryReport::Delivered { attempt },
+        // `attempt` counts the attempts recorded before this one (a repeatable delivery
+        // records none).
+        Outcome::Delivered => DeliveryReport::Delivered {
+            attempt,
+            customer: record.customer.clone(),
+            message_id: message.message_id.clone(),
+        },
         Outcome::Retry { reason } => match next_attempt(attempt) {
             Some(wait) => DeliveryReport::Retry {
                 attempt,

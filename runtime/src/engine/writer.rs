@@ -41,6 +41,10 @@ pub enum DeliveryReport {
     Delivered {
         /// Which attempt it was (1 for the first).
         attempt: u32,
+        /// Whose message it was (for the decision log: the writer need not read the message).
+        customer: String,
+        /// Its Message-ID.
+        message_id: String,
     },
     /// A temporary failure of attempt number `attempt`: try again at `at`.
     Retry {
@@ -1031,6 +1035,25 @@ impl Writer {
         now: i64,
     ) -> Result<(), ApiError> {
         let internal = |e: crate::store::Error| ApiError::Internal(e.message);
+        let metrics = &self.shared.metrics;
+        // The common case needs only to know the message is still queued.
+        if let DeliveryReport::Delivered {
+            attempt,
+            customer,
+            message_id,
+        } = report
+        {
+            if self.store.outbox_queued(seq).map_err(internal)? {
+                round.batch.delete_outbox(seq);
+                metrics.add(&metrics.messages_delivered, 1);
+                round.audit(
+                    &customer,
+                    now,
+                    vec![serde_json::json!({ "effect": "delivered", "message_id": message_id, "attempts": attempt })],
+                );
+            }
+            return Ok(()); // Or already settled (or erased).
+        }
         let Some((_, mut record)) = self
             .store
             .outbox(seq, 1)
@@ -1041,24 +1064,13 @@ impl Writer {
         else {
             return Ok(()); // Already settled (or erased).
         };
-        let metrics = &self.shared.metrics;
         match report {
             DeliveryReport::Attempting { retry_at } => {
                 record.attempts += 1;
                 record.next_attempt = retry_at;
                 round.batch.put_outbox(seq, &record);
             }
-            DeliveryReport::Delivered { attempt } => {
-                // A repeatable delivery records no attempt before it: count this one.
-                record.attempts = record.attempts.max(attempt);
-                round.batch.delete_outbox(seq);
-                metrics.add(&metrics.messages_delivered, 1);
-                round.audit(
-                    &record.customer,
-                    now,
-                    vec![serde_json::json!({ "effect": "delivered", "message_id": record.message.message_id, "attempts": record.attempts })],
-                );
-            }
+            DeliveryReport::Delivered { .. } => {} // above
             DeliveryReport::Retry {
                 attempt,
                 at,

@@ -1,26 +1,27 @@
-//! Customer states and audit records, compressed one by one with a dictionary made from the
-//! store's own records.
+//! Customer states, audit records and outbox messages, compressed one by one with a dictionary
+//! made from the store's own records.
 //!
 //! Every waiting customer keeps a state (~470 B of postcard) and an audit record or two
 //! (~320 B of JSON) that look almost alike from one customer to the next: the same field
-//! names, journey names, step texts and reasons. zstd compresses a record of that size poorly on
-//! its own, but against a dictionary trained on a thousand of its neighbours it shrinks to about
-//! a tenth (50 B for a state, 25 B for an audit record, 2–3 µs each; measured in
+//! names, journey names, step texts and reasons; every message of a template has the same
+//! layout around a few different values. zstd compresses a record of that size poorly on its
+//! own, but against a dictionary trained on a thousand of its neighbours it shrinks to about a
+//! tenth (50 B for a state, 25 B for an audit record, 2–3 µs each; measured in
 //! `docs/performance.md`). Compressing value by value keeps reads and recovery as fast as
 //! before, unlike compressing sled's whole log (`[store] compression`).
 //!
 //! A stored value of these tables is either plain (as written before the first dictionary, or by
 //! an older version) or `0`, the dictionary's id (LEB128), and a zstd frame. A plain value never
-//! starts with 0: a state starts with the length of the customer's id, which is never empty, and
-//! an audit record with `{`. Dictionaries are kept in the store under `z` + id (4 bytes, big
-//! endian), written in the same batch as the first value compressed with them, and never
-//! changed or removed, so every value stays readable.
+//! starts with 0: a state and an outbox record start with the length of the customer's id,
+//! which is never empty, and an audit record with `{`. Dictionaries are kept in the store under
+//! `z` + id (4 bytes, big endian), written in the same batch as the first value compressed with
+//! them, and never changed or removed, so every value stays readable.
 //!
 //! The first dictionary is trained (on a thread of its own, the writer carrying on uncompressed)
 //! once [`SAMPLES`] values of a table, or half as many of each, have been written (samples are
-//! kept per table: a batch writes its states, then its audit records); a new one is trained from fresh samples when the
-//! values of a window compress less than half as well as those right after the current one was
-//! made (the journeys, and so the shape of the states, changed).
+//! kept per table: a batch writes its states, then its audit records); a new one is trained from
+//! fresh samples when the values of a window compress less than half as well as those right
+//! after the current one was made (the journeys, and so the shape of the records, changed).
 
 use std::borrow::Cow;
 use std::cell::RefCell;
@@ -38,7 +39,7 @@ const SAMPLE_BYTES: usize = 512 * 1024;
 /// The largest value kept as a sample.
 const SAMPLE_MAX: usize = 4_096;
 /// The size of a trained dictionary.
-const DICTIONARY_BYTES: usize = 16 * 1024;
+const DICTIONARY_BYTES: usize = 32 * 1024;
 /// zstd's level (its default): at these sizes level 1 saves no time.
 const LEVEL: i32 = 3;
 /// Values in one window over which the compression ratio is watched.
@@ -47,8 +48,8 @@ const WINDOW: u64 = 1_024;
 const TAG: u8 = 0;
 /// The largest plain value a frame may claim to hold.
 const MAX_PLAIN: u64 = 64 << 20;
-/// The tables whose values are compressed: customer states and audit records.
-const TABLES: [u8; 2] = [b'c', b'a'];
+/// The tables whose values are compressed: customer states, audit records, outbox messages.
+const TABLES: [u8; 3] = [b'c', b'a', b'o'];
 /// The key prefix of the dictionaries.
 pub const PREFIX: u8 = b'z';
 

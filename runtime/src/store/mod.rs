@@ -18,15 +18,15 @@
 //! | `x` | sequence number | `DeadLetter` (JSON) |
 //! | `s` | email address | time it was suppressed |
 //! | `m` | counter name | next value |
-//! | `z` | dictionary id (4 bytes) | a zstd dictionary the values of `c` and `a` are compressed with |
+//! | `z` | dictionary id (4 bytes) | a zstd dictionary the values of `c`, `a` and `o` are compressed with |
 //!
 //! A timer's time, to replace or cancel it, is read from the customer's state
 //! (`CustomerState::pending_timers`); stores written before 2026-12 also kept a reverse index
 //! (`r`: customer id, 0, timer -> wake time), which the writer drops at start
 //! ([`Store::reverse_index_keys`]).
 //!
-//! Values of `c` and `a` are compressed one by one against a dictionary trained on the store's
-//! own records once a thousand are written (`codec`): about a tenth of their size.
+//! Values of `c`, `a` and `o` are compressed one by one against a dictionary trained on the
+//! store's own records once a thousand are written (`codec`): about a tenth of their size.
 
 pub mod backend;
 pub mod codec;
@@ -384,9 +384,18 @@ impl Store {
             else {
                 continue;
             };
-            out.push((seq, decode("outbox message", &v)?));
+            let plain = self.codec.decode("outbox message", &v)?;
+            out.push((seq, decode("outbox message", &plain)?));
         }
         Ok(out)
+    }
+
+    /// Whether outbox message `seq` is still queued (read without decoding it).
+    pub fn outbox_queued(&self, seq: u64) -> Result<bool, Error> {
+        Ok(self
+            .backend
+            .get(&key(b'o', &[&seq.to_be_bytes()]))?
+            .is_some())
     }
 
     /// The audit entries of a customer, oldest first, the last `limit`, each as
