@@ -24,7 +24,6 @@
 //! after the current one was made (the journeys, and so the shape of the records, changed).
 
 use std::borrow::Cow;
-use std::cell::RefCell;
 use std::sync::mpsc::{Receiver, TryRecvError};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
@@ -81,11 +80,17 @@ pub fn dictionary_key(id: u32) -> Vec<u8> {
 pub struct Codec {
     dictionaries: RwLock<Vec<Arc<Dictionary>>>,
     writing: Mutex<Writing>,
+    /// Decompression contexts not in use (a few hundred KiB each: kept for the next read, at
+    /// most [`SPARE_CONTEXTS`], whichever threads read).
+    contexts: Mutex<Vec<DCtx<'static>>>,
 }
+
+/// Decompression contexts kept between reads.
+const SPARE_CONTEXTS: usize = 4;
 
 /// The writer's side: the current dictionary, samples, a training under way, the ratio watched.
 struct Writing {
-    /// Dropped before the dictionary it may point to (fields drop in order).
+    /// The compression context (it keeps no reference to a dictionary between calls).
     context: CCtx<'static>,
     current: Option<Arc<Dictionary>>,
     samples: Option<Samples>,
@@ -94,10 +99,6 @@ struct Writing {
     unsaved: Option<(u32, Vec<u8>)>,
     window: (u64, u64, u64),
     baseline: Option<f64>,
-}
-
-thread_local! {
-    static DECOMPRESSOR: RefCell<DCtx<'static>> = RefCell::new(zstd_safe::create_dctx());
 }
 
 impl Codec {
@@ -121,6 +122,7 @@ impl Codec {
                 window: (0, 0, 0),
                 baseline: None,
             }),
+            contexts: Mutex::new(Vec::new()),
         }
     }
 
@@ -209,15 +211,21 @@ impl Codec {
             return Err(damaged("no readable size".into()));
         }
         let mut plain = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
-        DECOMPRESSOR
-            .with(|context| {
-                context.borrow_mut().decompress_using_ddict(
-                    &mut plain,
-                    frame,
-                    &dictionary.decompress,
-                )
-            })
-            .map_err(|code| damaged(zstd_safe::get_error_name(code).to_string()))?;
+        let spare = self
+            .contexts
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .pop();
+        let mut context = spare.unwrap_or_else(zstd_safe::create_dctx);
+        // A frame holding more than its header says fails here: the buffer is only that long.
+        let result = context.decompress_using_ddict(&mut plain, frame, &dictionary.decompress);
+        {
+            let mut contexts = self.contexts.lock().unwrap_or_else(PoisonError::into_inner);
+            if contexts.len() < SPARE_CONTEXTS {
+                contexts.push(context);
+            }
+        }
+        result.map_err(|code| damaged(zstd_safe::get_error_name(code).to_string()))?;
         Ok(Cow::Owned(plain))
     }
 }
