@@ -154,10 +154,15 @@ fn subscribed(id: &str, at: i64) -> Submission {
 /// A writer over a memory store with `JOURNEY` deployed, on a clock the test sets (at
 /// 1,795,000,000), driven round by round on the test's thread.
 fn deployed_writer() -> (journey_runtime::engine::Writer, Store, Arc<Manual>) {
+    deployed_writer_of(JOURNEY)
+}
+
+/// As [`deployed_writer`], with `source` deployed.
+fn deployed_writer_of(source: &str) -> (journey_runtime::engine::Writer, Store, Arc<Manual>) {
     use journey_runtime::engine::{Request, Shared, Writer};
 
     let built = journey_compiler::build_files(
-        vec![("benvenuto.journey".to_string(), JOURNEY.to_string())],
+        vec![("benvenuto.journey".to_string(), source.to_string())],
         &journey_compiler::NoImports,
     );
     let store = Store::memory();
@@ -382,4 +387,47 @@ fn a_delivered_report_settles_the_message_once_and_logs_it_without_reading_it() 
         oneshot::channel().0,
     )]);
     assert_eq!(delivered(&store).len(), 1);
+}
+
+#[test]
+fn an_erasure_after_a_step_in_the_same_round_anonymises_its_record_and_drops_its_message() {
+    use journey_runtime::engine::Request;
+    use tokio::sync::oneshot;
+
+    // The email goes out at once: the step queues it in the same round as the erasure.
+    let at_once = JOURNEY.replace("  wait 1 hour\n", "");
+    let (mut writer, store, _) = deployed_writer_of(&at_once);
+    let mut attributes = serde_json::Map::new();
+    attributes.insert("email".into(), "giulia@example.it".into());
+    writer.round(vec![Request::Profile(
+        "c1".to_string(),
+        attributes,
+        oneshot::channel().0,
+    )]);
+    let profile_records = store.audit_records("c1").unwrap().len();
+    writer.round(vec![
+        Request::Events(vec![subscribed("e1", 1_795_000_000)], oneshot::channel().0),
+        Request::Erase("c1".to_string(), oneshot::channel().0),
+    ]);
+    assert_eq!(store.customer("c1").unwrap(), None);
+    assert!(
+        store.audit_records("c1").unwrap().is_empty(),
+        "the step's record stayed under the person's id: {:?}",
+        store.audit("c1", 100).unwrap()
+    );
+    assert!(
+        store.outbox(0, 10).unwrap().is_empty(),
+        "the message queued for the erased customer would still go out"
+    );
+    let kept = store.audit("(erased)", 100).unwrap();
+    let text = serde_json::to_string(&kept).unwrap();
+    assert!(
+        kept.iter().any(|e| e["entry"]["effect"] == "queued"),
+        "the step's decisions are kept, anonymised: {kept:?}"
+    );
+    assert!(!text.contains("giulia@example.it"), "{text}");
+    assert!(
+        store.audit_records("(erased)").unwrap().len() > profile_records,
+        "{kept:?}"
+    );
 }

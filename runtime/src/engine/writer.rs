@@ -1016,8 +1016,16 @@ impl Writer {
                 break;
             }
         }
-        for (key, mut record) in self.store.audit_records(customer).map_err(internal)? {
+        let mut records = Vec::new();
+        for (key, record) in self.store.audit_records(customer).map_err(internal)? {
             round.batch.put_audit_raw(key, None);
+            records.push(record);
+        }
+        // What this round already decided for the customer (a step before the erasure) goes
+        // the same way: its records anonymised, its messages never sent.
+        records.extend(round.batch.take_audit(customer));
+        round.batch.take_outbox(customer);
+        for mut record in records {
             anonymise(&mut record);
             round
                 .batch

@@ -537,6 +537,38 @@ impl Batch {
         self.writes.push((key(b'o', &[&seq.to_be_bytes()]), None));
     }
 
+    /// Takes back the audit records this batch adds for `customer`, in the order they were
+    /// added (an erasure later in the same round rewrites them anonymised).
+    pub fn take_audit(&mut self, customer: &str) -> Vec<serde_json::Value> {
+        let prefix = key(b'a', &[customer.as_bytes(), &[]]);
+        let mine = |key: &[u8]| key.len() == prefix.len() + 8 && key.starts_with(&prefix);
+        let mut taken = Vec::new();
+        self.writes.retain(|(key, value)| match value {
+            Some(bytes) if mine(key) => {
+                if let Ok(record) = serde_json::from_slice(bytes) {
+                    taken.push(record);
+                }
+                false
+            }
+            _ => true,
+        });
+        taken
+    }
+
+    /// Takes back the messages this batch queues (or re-queues) for `customer`: an erasure
+    /// later in the same round. Returns how many.
+    pub fn take_outbox(&mut self, customer: &str) -> usize {
+        let before = self.writes.len();
+        self.writes.retain(|(key, value)| match value {
+            Some(bytes) if key.first() == Some(&b'o') && key.len() == 9 => {
+                decode::<OutboxRecord>("outbox message", bytes)
+                    .map_or(true, |record| record.customer != customer)
+            }
+            _ => true,
+        });
+        before - self.writes.len()
+    }
+
     /// Adds an audit record: what one step (or one delivery report) decided at `at`, one key
     /// for all of it.
     pub fn audit(&mut self, customer: &str, seq: u64, at: i64, entries: Vec<serde_json::Value>) {
