@@ -431,3 +431,155 @@ fn an_erasure_after_a_step_in_the_same_round_anonymises_its_record_and_drops_its
         "{kept:?}"
     );
 }
+
+/// The counts of customers per standing the store keeps, as a map.
+fn kept_standings(store: &Store) -> std::collections::HashMap<journey_runtime::vm::Standing, u64> {
+    store
+        .standings()
+        .unwrap()
+        .expect("the writer keeps the counts")
+        .into_iter()
+        .collect()
+}
+
+/// `subscribed` for any customer.
+fn subscribed_by(customer: &str, id: &str, at: i64) -> Submission {
+    Submission {
+        customer: customer.to_string(),
+        ..subscribed(id, at)
+    }
+}
+
+#[test]
+fn the_counts_of_customers_per_step_follow_every_step_erasure_and_deploy() {
+    use journey_runtime::engine::Request;
+    use tokio::sync::oneshot;
+
+    let (mut writer, store, clock) = deployed_writer();
+    let check = |store: &Store, when: &str| {
+        let counted = store.count_standings().unwrap();
+        let kept = kept_standings(store);
+        let differ: Vec<_> = kept
+            .iter()
+            .filter(|(s, n)| counted.get(*s) != Some(*n))
+            .map(|(s, n)| (s.pc, s.sleeping, *n, counted.get(s).copied()))
+            .collect();
+        assert_eq!(
+            kept, counted,
+            "{when}: (pc, sleeping, kept, counted) {differ:?}"
+        );
+        counted.values().sum::<u64>()
+    };
+    assert_eq!(check(&store, "empty"), 0);
+    let start = 1_795_000_000;
+    let events = (0..40)
+        .map(|n| subscribed_by(&format!("c{n}"), &format!("a{n}"), start))
+        .collect();
+    writer.round(vec![Request::Events(events, oneshot::channel().0)]);
+    assert_eq!(check(&store, "40 entered"), 40);
+    // Entering twice (`every time`), erasing, an event then an erasure and an erasure then an
+    // event in one round.
+    clock.0.store(start + 600, Ordering::SeqCst);
+    writer.round(vec![
+        Request::Events(
+            vec![subscribed_by("c0", "b0", start + 600)],
+            oneshot::channel().0,
+        ),
+        Request::Erase("c1".to_string(), oneshot::channel().0),
+        Request::Events(
+            vec![subscribed_by("c2", "b2", start + 600)],
+            oneshot::channel().0,
+        ),
+        Request::Erase("c2".to_string(), oneshot::channel().0),
+        Request::Erase("c3".to_string(), oneshot::channel().0),
+        Request::Events(
+            vec![subscribed_by("c3", "b3", start + 600)],
+            oneshot::channel().0,
+        ),
+        Request::Erase("nobody".to_string(), oneshot::channel().0),
+    ]);
+    // c0 twice, c1 and c2 gone, c3 afresh.
+    assert_eq!(check(&store, "after erasures"), 40 + 1 - 2);
+    // A new version: customers already in stay on theirs, new ones take it.
+    let built = journey_compiler::build_files(
+        vec![(
+            "benvenuto.journey".to_string(),
+            JOURNEY.replace("wait 1 hour", "wait 2 hours"),
+        )],
+        &journey_compiler::NoImports,
+    );
+    writer.round(vec![Request::Deploy(built.programs, oneshot::channel().0)]);
+    let events = (40..50)
+        .map(|n| subscribed_by(&format!("c{n}"), &format!("a{n}"), start + 600))
+        .collect();
+    writer.round(vec![Request::Events(events, oneshot::channel().0)]);
+    let versions: std::collections::HashSet<_> =
+        kept_standings(&store).keys().map(|s| s.version).collect();
+    assert_eq!(versions.len(), 2, "two versions have customers");
+    assert_eq!(check(&store, "after the deploy"), 49);
+    // The first version's waits end: those instances leave (no email address: skipped).
+    clock.0.store(start + 3_600, Ordering::SeqCst);
+    writer.round(Vec::new());
+    // c0's first instance and c4 to c39: the others entered 600 s later or wait 2 hours.
+    assert_eq!(check(&store, "first waits over"), 49 - 37);
+    clock.0.store(start + 4_200, Ordering::SeqCst);
+    writer.round(Vec::new());
+    clock.0.store(start + 600 + 7_200, Ordering::SeqCst);
+    writer.round(Vec::new());
+    assert_eq!(check(&store, "all over"), 0);
+    assert!(
+        kept_standings(&store).is_empty(),
+        "a count that falls to nothing goes"
+    );
+}
+
+#[test]
+fn a_store_written_before_the_counts_were_kept_is_counted_once_at_start() {
+    use journey_runtime::engine::{Request, Shared, Writer};
+    use journey_runtime::store::{Backend, Memory};
+    use tokio::sync::oneshot;
+
+    let built = journey_compiler::build_files(
+        vec![("benvenuto.journey".to_string(), JOURNEY.to_string())],
+        &journey_compiler::NoImports,
+    );
+    let backend = Arc::new(Memory::new());
+    let start_writer = |backend: &Arc<Memory>| {
+        let store = Store::open(backend.clone()).unwrap();
+        let shared = Arc::new(Shared {
+            library: Mutex::new(Arc::new(journey_runtime::vm::Library::new())),
+            metrics: Default::default(),
+        });
+        let clock = Arc::new(Manual(AtomicI64::new(1_795_000_000)));
+        let writer = Writer::new(
+            store.clone(),
+            journey_runtime::scenario::environment(None, None),
+            clock,
+            shared,
+        )
+        .unwrap();
+        (writer, store)
+    };
+    let (mut writer, store) = start_writer(&backend);
+    writer.round(vec![Request::Deploy(built.programs, oneshot::channel().0)]);
+    let events = (0..30)
+        .map(|n| subscribed_by(&format!("c{n}"), &format!("a{n}"), 1_795_000_000))
+        .collect();
+    writer.round(vec![Request::Events(events, oneshot::channel().0)]);
+    let kept = kept_standings(&store);
+    assert_eq!(kept.values().sum::<u64>(), 30);
+    // As an older version left it: no counts, no mark.
+    let mut older: Vec<(Vec<u8>, Option<Vec<u8>>)> = backend
+        .scan(b"n", b"n", None, usize::MAX)
+        .unwrap()
+        .into_iter()
+        .map(|(key, _)| (key, None))
+        .collect();
+    older.push((b"mstandings".to_vec(), None));
+    backend.apply(older).unwrap();
+    drop(writer);
+    let reopened = Store::open(backend.clone()).unwrap();
+    assert_eq!(reopened.standings().unwrap(), None);
+    let (_, store) = start_writer(&backend);
+    assert_eq!(kept_standings(&store), kept, "counted from the customers");
+}

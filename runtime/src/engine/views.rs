@@ -11,7 +11,7 @@ use crate::api::{
     LabelView, VersionView,
 };
 use crate::store::Store;
-use crate::vm::{Library, Status};
+use crate::vm::{Library, Standing, Status};
 
 fn rfc3339(at: i64) -> String {
     chrono::Utc
@@ -189,46 +189,36 @@ fn labels(
         .unwrap_or_default()
 }
 
-/// Deployed journeys with customers per step (reads every customer: an operator's view).
+/// Deployed journeys with customers per step, from the counts the writer keeps (a store written
+/// before they were kept, opened offline, is counted customer by customer).
 pub fn journeys(store: &Store, library: &Library) -> Result<Vec<JourneyView>, ApiError> {
+    let standings: Vec<(Standing, u64)> = match store.standings().map_err(internal)? {
+        Some(kept) => kept,
+        None => store
+            .count_standings()
+            .map_err(internal)?
+            .into_iter()
+            .collect(),
+    };
     let mut counts: BTreeMap<String, BTreeMap<[u8; 32], BTreeMap<String, u64>>> = BTreeMap::new();
     let mut standing: BTreeMap<([u8; 32], String), u64> = BTreeMap::new();
-    let mut after: Option<String> = None;
-    loop {
-        let ids = store
-            .customer_ids(after.as_deref(), 4096)
-            .map_err(internal)?;
-        for id in &ids {
-            let Some(state) = store.customer(id).map_err(internal)? else {
-                continue;
-            };
-            for (journey, membership) in &state.journeys {
-                for instance in membership.instances.iter().filter(|i| i.is_active()) {
-                    let sleeping = matches!(instance.status, Status::Sleeping { .. });
-                    let program = library.get(&instance.version);
-                    if let Some(at) = program.and_then(|p| p.standing_label(instance.pc, sleeping))
-                    {
-                        *standing
-                            .entry((instance.version, at.name.clone()))
-                            .or_default() += 1;
-                    }
-                    let label = program
-                        .and_then(|p| p.standing_text(instance.pc, sleeping))
-                        .unwrap_or_else(|| "(end)".to_string());
-                    *counts
-                        .entry(journey.clone())
-                        .or_default()
-                        .entry(instance.version)
-                        .or_default()
-                        .entry(label)
-                        .or_default() += 1;
-                }
-            }
+    for (at, customers) in standings {
+        let program = library.get(&at.version);
+        if let Some(label) = program.and_then(|p| p.standing_label(at.pc, at.sleeping)) {
+            *standing
+                .entry((at.version, label.name.clone()))
+                .or_default() += customers;
         }
-        if ids.len() < 4096 {
-            break;
-        }
-        after = ids.last().cloned();
+        let text = program
+            .and_then(|p| p.standing_text(at.pc, at.sleeping))
+            .unwrap_or_else(|| "(end)".to_string());
+        *counts
+            .entry(at.journey)
+            .or_default()
+            .entry(at.version)
+            .or_default()
+            .entry(text)
+            .or_default() += customers;
     }
     let mut views = Vec::new();
     for (hash, program) in library.current_programs() {

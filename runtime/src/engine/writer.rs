@@ -20,7 +20,7 @@ use super::clock::Clock;
 use super::metrics::Metrics;
 use crate::api::{Accepted, ApiError, Submission};
 use crate::store::{Batch, DeadLetter, OutboxRecord, Store};
-use crate::vm::{self, CustomerState, Effect, Environment, Input, Library, TimerId};
+use crate::vm::{self, CustomerState, Effect, Environment, Input, Library, Standing, TimerId};
 
 /// Requests a round can group.
 const MAX_GROUP: usize = 1024;
@@ -151,6 +151,8 @@ pub struct Writer {
     /// Migrations in progress after a deploy: journey, the last customer looked at, customers
     /// on older versions so far.
     migrations: std::collections::VecDeque<(String, Option<String>, u64)>,
+    /// Customers per standing, as committed (the store's `n` table).
+    standings: HashMap<Standing, u64>,
 }
 
 /// Rounds applied and waiting for the syncer, at most (the writer waits when it is ahead).
@@ -252,6 +254,8 @@ struct Round<'a> {
     audit_seq: u64,
     dead_seq: u64,
     processed: HashMap<String, ()>,
+    /// Where the instances of each customer read from the store stood before this round.
+    before: HashMap<String, Vec<Standing>>,
 }
 
 impl Round<'_> {
@@ -264,6 +268,9 @@ impl Round<'_> {
                     .customer(customer)
                     .map_err(|e| ApiError::Internal(e.message))?
             };
+            if let Some(stored) = &stored {
+                self.before.insert(customer.to_string(), stored.standings());
+            }
             let state = stored.unwrap_or_else(|| CustomerState::new(customer));
             self.states.insert(customer.to_string(), state);
         }
@@ -290,6 +297,7 @@ impl Round<'_> {
             .map_err(|e| ApiError::Internal(e.message))?
         {
             Some(state) => {
+                self.before.insert(customer.to_string(), state.standings());
                 self.states.insert(customer.to_string(), state);
                 Ok(true)
             }
@@ -390,6 +398,7 @@ impl Writer {
         shared: Arc<Shared>,
     ) -> Result<Writer, crate::store::Error> {
         drop_reverse_index(&store)?;
+        let standings = load_standings(&store)?;
         let outbox_seq = store.counter("outbox")?;
         let audit_seq = store.counter("audit")?;
         let dead_seq = store.counter("dead")?;
@@ -407,6 +416,7 @@ impl Writer {
             schedule_cursor: None,
             catch_up: None,
             migrations: std::collections::VecDeque::new(),
+            standings,
         };
         writer.start_catch_up();
         writer.plan_schedules();
@@ -615,6 +625,7 @@ impl Writer {
             audit_seq: self.audit_seq,
             dead_seq: self.dead_seq,
             processed: HashMap::new(),
+            before: HashMap::new(),
         };
         let mut failure: Option<ApiError> = None;
         let mut deployed = false;
@@ -670,6 +681,7 @@ impl Writer {
         }
         // Commit: states, counters, everything in one batch, then one sync.
         if failure.is_none() {
+            let standings = self.count_moves(&mut round);
             for customer in std::mem::take(&mut round.dirty) {
                 if let Some(state) = round.states.get(&customer) {
                     round.batch.put_customer(state);
@@ -682,6 +694,13 @@ impl Writer {
             let writes = batch.len();
             match self.store.apply(batch) {
                 Ok(()) => {
+                    for (standing, customers) in standings {
+                        if customers == 0 {
+                            self.standings.remove(&standing);
+                        } else {
+                            self.standings.insert(standing, customers);
+                        }
+                    }
                     self.outbox_seq = round.outbox_seq;
                     self.audit_seq = round.audit_seq;
                     self.dead_seq = round.dead_seq;
@@ -716,6 +735,39 @@ impl Writer {
         for reply in round.replies {
             reply.send(failure.as_ref());
         }
+    }
+
+    /// Moves the round's customers in the counts per standing: writes the counts that change
+    /// into the round's batch and returns them (the writer keeps them once it is applied).
+    fn count_moves(&self, round: &mut Round<'_>) -> Vec<(Standing, u64)> {
+        let mut moves: HashMap<Standing, i64> = HashMap::new();
+        // Each customer once (one erased and written again in the round is in both sets): out
+        // of where the store had them, into where the round leaves them.
+        let customers: std::collections::HashSet<&String> =
+            round.dirty.iter().chain(round.erased.iter()).collect();
+        for customer in customers {
+            for standing in round.before.get(customer).into_iter().flatten() {
+                *moves.entry(standing.clone()).or_insert(0) -= 1;
+            }
+            if round.dirty.contains(customer)
+                && let Some(state) = round.states.get(customer)
+            {
+                for standing in state.standings() {
+                    *moves.entry(standing).or_insert(0) += 1;
+                }
+            }
+        }
+        let mut changed = Vec::new();
+        for (standing, by) in moves {
+            if by == 0 {
+                continue;
+            }
+            let now = self.standings.get(&standing).copied().unwrap_or(0);
+            let customers = now.saturating_add_signed(by);
+            round.batch.standing(&standing, customers);
+            changed.push((standing, customers));
+        }
+        changed
     }
 
     /// What a deploy changes in the writer's own plans (after its round applied).
@@ -1190,6 +1242,31 @@ impl Writer {
 /// A program version as a counter value: its first eight bytes (marks a finished migration).
 /// Removes the timer reverse index a store written before 2026-12 kept (a timer's time is now
 /// read from the customer's state), in chunks, made durable before the writer starts.
+/// The counts of customers per standing, as the store keeps them; a store written before they
+/// were kept is counted once, by reading every customer, and the counts stored.
+fn load_standings(store: &Store) -> Result<HashMap<Standing, u64>, crate::store::Error> {
+    if let Some(kept) = store.standings()? {
+        return Ok(kept.into_iter().collect());
+    }
+    let started = std::time::Instant::now();
+    let counts = store.count_standings()?;
+    let mut batch = Batch::new();
+    for (standing, customers) in &counts {
+        batch.standing(standing, *customers);
+    }
+    batch.standings_kept();
+    store.apply(batch)?;
+    store.sync()?;
+    let customers: u64 = counts.values().sum();
+    if customers > 0 {
+        tracing::info!(
+            "counted where {customers} instances stand, once, in {:.1} s (an earlier version did not keep these counts; `GET /v1/journeys` reads them from now on)",
+            started.elapsed().as_secs_f64()
+        );
+    }
+    Ok(counts)
+}
+
 fn drop_reverse_index(store: &Store) -> Result<(), crate::store::Error> {
     const CHUNK: usize = 65_536;
     let mut dropped = 0;

@@ -18,6 +18,7 @@
 //! | `x` | sequence number | `DeadLetter` (JSON) |
 //! | `s` | email address | time it was suppressed |
 //! | `m` | counter name | next value |
+//! | `n` | program version (32 bytes), instruction (4 bytes), 1 if sleeping, journey name | customers standing there (8 bytes), kept by the writer in the batch of every step (counter `standings` = 1 once kept) |
 //! | `z` | dictionary id (4 bytes) | a zstd dictionary the values of `c`, `a` and `o` are compressed with |
 //!
 //! A timer's time, to replace or cancel it, is read from the customer's state
@@ -31,13 +32,14 @@
 pub mod backend;
 pub mod codec;
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
 pub use backend::{Backend, COMPRESSION_LEVEL, Error, Memory, Pairs, Sled, sled_compression};
 
-use crate::vm::{CustomerState, Message, TimerId};
+use crate::vm::{CustomerState, Message, Standing, TimerId};
 use codec::Codec;
 
 /// A message waiting to be delivered.
@@ -281,6 +283,62 @@ impl Store {
             Some(bytes) => decode("customer", &self.codec.decode("customer", &bytes)?).map(Some),
             None => Ok(None),
         }
+    }
+
+    /// Customers per standing, as the writer keeps them up to date (`None` for a store written
+    /// before they were kept: see [`Store::count_standings`]).
+    pub fn standings(&self) -> Result<Option<Vec<(Standing, u64)>>, Error> {
+        if self.counter(STANDINGS_KEPT)? == 0 {
+            return Ok(None);
+        }
+        let mut out = Vec::new();
+        for (key, value) in self.backend.scan(b"n", b"n", None, usize::MAX)? {
+            let standing = standing_from_key(&key).ok_or_else(|| {
+                Error::new("a stored count of customers per step has a damaged key; the data folder may be damaged")
+            })?;
+            let count = value
+                .as_slice()
+                .try_into()
+                .map(u64::from_be_bytes)
+                .map_err(|_| Error::new("a stored count of customers per step is damaged; the data folder may be damaged"))?;
+            out.push((standing, count));
+        }
+        Ok(Some(out))
+    }
+
+    /// Customers per standing, counted by reading every customer (what the writer does once
+    /// for a store written before the counts were kept, and what tests check them against).
+    pub fn count_standings(&self) -> Result<HashMap<Standing, u64>, Error> {
+        let mut counts = HashMap::new();
+        let mut start = vec![b'c'];
+        loop {
+            let page = self.backend.scan(b"c", &start, None, 4096)?;
+            for (_, value) in &page {
+                let state = self
+                    .codec
+                    .decode("customer", value)
+                    .and_then(|plain| decode::<CustomerState>("customer", &plain));
+                let state = match state {
+                    Ok(state) => state,
+                    Err(error) => {
+                        // Counting is for showing: one damaged record does not stop it.
+                        tracing::warn!("{error}; left out of the customers per step");
+                        continue;
+                    }
+                };
+                for standing in state.standings() {
+                    *counts.entry(standing).or_insert(0) += 1;
+                }
+            }
+            match page.last() {
+                Some((last, _)) if page.len() == 4096 => {
+                    start = last.clone();
+                    start.push(0);
+                }
+                _ => break,
+            }
+        }
+        Ok(counts)
     }
 
     /// Customer ids from `after` on (exclusive), in order, at most `limit`.
@@ -628,6 +686,44 @@ impl Batch {
             Some(value.to_be_bytes().to_vec()),
         ));
     }
+
+    /// Sets how many customers stand at `standing` (none: the count goes).
+    pub fn standing(&mut self, standing: &Standing, customers: u64) {
+        let value = (customers > 0).then(|| customers.to_be_bytes().to_vec());
+        self.writes.push((standing_key(standing), value));
+    }
+
+    /// Marks the counts of customers per standing as kept from now on.
+    pub fn standings_kept(&mut self) {
+        self.counter(STANDINGS_KEPT, 1);
+    }
+}
+
+/// The counter that says the store keeps counts of customers per standing (`n`).
+const STANDINGS_KEPT: &str = "standings";
+
+/// `n`, the version, the instruction (4 bytes), 1 if sleeping, the journey's name.
+fn standing_key(standing: &Standing) -> Vec<u8> {
+    let mut key = Vec::with_capacity(38 + standing.journey.len());
+    key.push(b'n');
+    key.extend_from_slice(&standing.version);
+    key.extend_from_slice(&standing.pc.to_be_bytes());
+    key.push(u8::from(standing.sleeping));
+    key.extend_from_slice(standing.journey.as_bytes());
+    key
+}
+
+fn standing_from_key(key: &[u8]) -> Option<Standing> {
+    let rest = key.strip_prefix(b"n")?;
+    let (version, rest) = rest.split_first_chunk::<32>()?;
+    let (pc, rest) = rest.split_first_chunk::<4>()?;
+    let (sleeping, journey) = rest.split_first()?;
+    Some(Standing {
+        journey: std::str::from_utf8(journey).ok()?.to_string(),
+        version: *version,
+        pc: u32::from_be_bytes(*pc),
+        sleeping: *sleeping == 1,
+    })
 }
 
 impl Store {

@@ -30,7 +30,7 @@ use journey_compiler::bytecode::{EntryRule, Instr, MigrationTarget, Program, Tri
 
 pub use effect::{Decision, DecisionKind, Effect, Event, ExitReason, Input, Message, TimerId};
 pub use library::Library;
-pub use state::{CustomerState, Instance, Membership, Status};
+pub use state::{CustomerState, Instance, Membership, Standing, Status};
 
 use effect::RuntimeError;
 use eval::EvalError;

@@ -27,6 +27,20 @@ pub struct CustomerState {
     pub marketing_sends: Vec<i64>,
 }
 
+/// Where an active instance stands: its journey, program version, instruction, and whether it
+/// sleeps there (a `wait`) or waits for an event. The runtime counts customers by it.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Standing {
+    /// The journey's name.
+    pub journey: String,
+    /// The program version (content hash).
+    pub version: [u8; 32],
+    /// The instruction it stands at.
+    pub pc: u32,
+    /// Sleeping (a `wait`) rather than waiting for an event.
+    pub sleeping: bool,
+}
+
 /// A customer's history with one journey.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Membership {
@@ -141,6 +155,22 @@ impl CustomerState {
                         at,
                     ));
                 }
+            }
+        }
+        out
+    }
+
+    /// Where each active instance stands (what `GET /v1/journeys` counts per step).
+    pub fn standings(&self) -> Vec<Standing> {
+        let mut out = Vec::new();
+        for (journey, membership) in &self.journeys {
+            for instance in membership.instances.iter().filter(|i| i.is_active()) {
+                out.push(Standing {
+                    journey: journey.clone(),
+                    version: instance.version,
+                    pc: instance.pc,
+                    sleeping: matches!(instance.status, Status::Sleeping { .. }),
+                });
             }
         }
         out

@@ -680,7 +680,7 @@ pub async fn waiting_customers(ctx: &mut Context) -> Result<(), Error> {
 }
 
 /// The tables of the store (`store` module: one prefix byte each).
-const TABLES: [(u8, &str); 12] = [
+const TABLES: [(u8, &str); 13] = [
     (b'c', "customers"),
     (b't', "timer index"),
     (b'r', "timer reverse index (older stores)"),
@@ -692,6 +692,7 @@ const TABLES: [(u8, &str); 12] = [
     (b'x', "dead letters"),
     (b's', "suppressed addresses"),
     (b'm', "counters"),
+    (b'n', "customers per step"),
     (b'z', "compression dictionaries"),
 ];
 
