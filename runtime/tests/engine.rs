@@ -583,3 +583,103 @@ fn a_store_written_before_the_counts_were_kept_is_counted_once_at_start() {
     let (_, store) = start_writer(&backend);
     assert_eq!(kept_standings(&store), kept, "counted from the customers");
 }
+
+/// A memory backend that counts the customer states written.
+#[derive(Default)]
+struct CountingStates {
+    inner: journey_runtime::store::Memory,
+    written: std::sync::atomic::AtomicUsize,
+}
+
+impl journey_runtime::store::Backend for CountingStates {
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, journey_runtime::store::Error> {
+        self.inner.get(key)
+    }
+
+    fn scan(
+        &self,
+        prefix: &[u8],
+        start: &[u8],
+        end: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<journey_runtime::store::Pairs, journey_runtime::store::Error> {
+        self.inner.scan(prefix, start, end, limit)
+    }
+
+    fn apply(
+        &self,
+        writes: Vec<(Vec<u8>, Option<Vec<u8>>)>,
+    ) -> Result<(), journey_runtime::store::Error> {
+        let states = writes
+            .iter()
+            .filter(|(key, value)| key.first() == Some(&b'c') && value.is_some())
+            .count();
+        self.written.fetch_add(states, Ordering::SeqCst);
+        self.inner.apply(writes)
+    }
+
+    fn sync(&self) -> Result<(), journey_runtime::store::Error> {
+        Ok(())
+    }
+
+    fn size_on_disk(&self) -> u64 {
+        0
+    }
+}
+
+#[test]
+fn a_schedule_asks_every_customer_but_rewrites_none_it_leaves_as_they_were() {
+    use journey_runtime::engine::{Request, Shared, Writer};
+    use tokio::sync::oneshot;
+
+    let source = format!(
+        "{JOURNEY}\njourney fedeli \"Fedeli\" {{\n  when schedule \"0 10 * * *\" in \"UTC\" for customers\n    where (customer.orders_count ?? 0) > 1000\n  send email grazie\n}}\n"
+    );
+    let built = journey_compiler::build_files(
+        vec![("benvenuto.journey".to_string(), source)],
+        &journey_compiler::NoImports,
+    );
+    assert!(built.programs.len() == 2, "{:?}", built.checked.diagnostics);
+    let backend = Arc::new(CountingStates::default());
+    let store = Store::open(backend.clone()).unwrap();
+    let shared = Arc::new(Shared {
+        library: Mutex::new(Arc::new(journey_runtime::vm::Library::new())),
+        metrics: Default::default(),
+    });
+    let start = 1_795_000_000; // 2026-11-18 11:06:40 UTC
+    let clock = Arc::new(Manual(AtomicI64::new(start)));
+    let mut writer = Writer::new(
+        store.clone(),
+        journey_runtime::scenario::environment(None, None),
+        clock.clone(),
+        shared.clone(),
+    )
+    .unwrap();
+    writer.round(vec![Request::Deploy(built.programs, oneshot::channel().0)]);
+    let events = (0..30)
+        .map(|n| subscribed_by(&format!("c{n}"), &format!("a{n}"), start))
+        .collect();
+    writer.round(vec![Request::Events(events, oneshot::channel().0)]);
+    // The waits end: every customer changes, and is written.
+    clock.0.store(start + 7_200, Ordering::SeqCst);
+    let written = || backend.written.load(Ordering::SeqCst);
+    let before = written();
+    writer.round(Vec::new());
+    assert_eq!(written() - before, 30);
+    // The next morning at 10:00 the schedule asks all 30; none has 1,000 orders.
+    let steps = |shared: &Shared| {
+        shared
+            .metrics
+            .render()
+            .lines()
+            .find_map(|l| l.strip_prefix("journey_vm_steps_total "))
+            .map(|v| v.parse::<f64>().unwrap())
+            .unwrap()
+    };
+    let (steps_before, before) = (steps(&shared), written());
+    clock.0.store(1_795_082_400 + 1, Ordering::SeqCst);
+    writer.round(Vec::new());
+    assert_eq!(steps(&shared) - steps_before, 30.0, "every customer asked");
+    assert_eq!(written() - before, 0, "no customer rewritten");
+    assert_eq!(store.customer_ids(None, 100).unwrap().len(), 30);
+}

@@ -260,19 +260,10 @@ struct Round<'a> {
 
 impl Round<'_> {
     fn state(&mut self, customer: &str) -> Result<&mut CustomerState, ApiError> {
-        if !self.states.contains_key(customer) {
-            let stored = if self.erased.contains(customer) {
-                None
-            } else {
-                self.store
-                    .customer(customer)
-                    .map_err(|e| ApiError::Internal(e.message))?
-            };
-            if let Some(stored) = &stored {
-                self.before.insert(customer.to_string(), stored.standings());
-            }
-            let state = stored.unwrap_or_else(|| CustomerState::new(customer));
-            self.states.insert(customer.to_string(), state);
+        // Read from the store (unless erased this round); a customer not there starts afresh.
+        if !self.load(customer)? {
+            self.states
+                .insert(customer.to_string(), CustomerState::new(customer));
         }
         if !self.dirty.contains(customer) {
             self.dirty.insert(customer.to_string());
@@ -834,11 +825,21 @@ impl Writer {
         input: &Input,
         now: i64,
     ) -> Result<(), ApiError> {
+        // A stored customer a step leaves as it was (a schedule or a timer that concerns them
+        // no longer) is not written again: a schedule's sweep would rewrite every customer.
+        let unchanged_so_far = !round.dirty.contains(customer)
+            && !round.erased.contains(customer)
+            && round.load(customer)?;
         let state = round.state(customer)?;
+        let as_stored = unchanged_so_far.then(|| state.clone());
         let before = state.pending_timers();
         let mut executed = 0;
         let effects = vm::step_in_place(library, &self.env, state, input, now, &mut executed);
         self.shared.metrics.add(&self.shared.metrics.vm_steps, 1);
+        if effects.is_empty() && as_stored.is_some_and(|stored| stored == *state) {
+            round.dirty.remove(customer);
+            return Ok(());
+        }
         round.effects(customer, now, effects, &before, &self.shared.metrics);
         Ok(())
     }
