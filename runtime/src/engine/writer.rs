@@ -827,9 +827,14 @@ impl Writer {
     ) -> Result<(), ApiError> {
         // A stored customer a step leaves as it was (a schedule or a timer that concerns them
         // no longer) is not written again: a schedule's sweep would rewrite every customer.
-        let unchanged_so_far = !round.dirty.contains(customer)
-            && !round.erased.contains(customer)
-            && round.load(customer)?;
+        let stored = round.load(customer)?;
+        if !stored {
+            round
+                .states
+                .insert(customer.to_string(), CustomerState::new(customer));
+        }
+        let unchanged_so_far =
+            stored && !round.dirty.contains(customer) && !round.erased.contains(customer);
         let state = round.state(customer)?;
         let as_stored = unchanged_so_far.then(|| state.clone());
         let before = state.pending_timers();
@@ -1240,9 +1245,6 @@ impl Writer {
     }
 }
 
-/// A program version as a counter value: its first eight bytes (marks a finished migration).
-/// Removes the timer reverse index a store written before 2026-12 kept (a timer's time is now
-/// read from the customer's state), in chunks, made durable before the writer starts.
 /// The counts of customers per standing, as the store keeps them; a store written before they
 /// were kept is counted once, by reading every customer, and the counts stored.
 fn load_standings(store: &Store) -> Result<HashMap<Standing, u64>, crate::store::Error> {
@@ -1268,6 +1270,8 @@ fn load_standings(store: &Store) -> Result<HashMap<Standing, u64>, crate::store:
     Ok(counts)
 }
 
+/// Removes the timer reverse index a store written before 2026-12 kept (a timer's time is now
+/// read from the customer's state), in chunks, made durable before the writer starts.
 fn drop_reverse_index(store: &Store) -> Result<(), crate::store::Error> {
     const CHUNK: usize = 65_536;
     let mut dropped = 0;
@@ -1292,6 +1296,7 @@ fn drop_reverse_index(store: &Store) -> Result<(), crate::store::Error> {
     Ok(())
 }
 
+/// A program version as a counter value: its first eight bytes (marks a finished migration).
 fn version_mark(hash: &[u8; 32]) -> u64 {
     let mut first = [0u8; 8];
     for (to, from) in first.iter_mut().zip(hash.iter()) {
