@@ -17,6 +17,24 @@ use journey_runtime::store::{Batch, Memory, OutboxRecord, Sled, Store, sled_comp
 use journey_runtime::vm::{CustomerState, Message, TimerId};
 use proptest::prelude::*;
 
+/// Opens the sled store in `dir`, waiting up to 5 s for a handle dropped just before to let go
+/// of the folder's lock (sled's own threads release it a moment after the drop).
+fn open_sled(dir: &std::path::Path, compress_new: bool) -> Sled {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        match Sled::open_with(dir, compress_new) {
+            Ok(sled) => return sled,
+            Err(error)
+                if error.message.contains("could not acquire lock")
+                    && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            Err(error) => panic!("{}", error.message),
+        }
+    }
+}
+
 fn temp(name: &str) -> std::path::PathBuf {
     use std::sync::atomic::{AtomicU64, Ordering};
     static N: AtomicU64 = AtomicU64::new(0);
@@ -154,7 +172,7 @@ proptest! {
     fn memory_and_sled_agree(batches in prop::collection::vec(prop::collection::vec(op(), 1..8), 1..8)) {
         let memory = Store::memory();
         let dir = temp("agree");
-        let sled = Store::open(Arc::new(Sled::open(&dir).unwrap())).unwrap();
+        let sled = Store::open(Arc::new(open_sled(&dir, false))).unwrap();
         let (mut memory_timers, mut sled_timers) = Default::default();
         for ops in &batches {
             apply(&memory, ops, &mut memory_timers);
@@ -170,7 +188,7 @@ proptest! {
 fn what_sled_synced_is_there_after_reopening() {
     let dir = temp("reopen");
     let before = {
-        let store = Store::open(Arc::new(Sled::open(&dir).unwrap())).unwrap();
+        let store = Store::open(Arc::new(open_sled(&dir, false))).unwrap();
         apply(
             &store,
             &[
@@ -184,7 +202,7 @@ fn what_sled_synced_is_there_after_reopening() {
         store.sync().unwrap();
         snapshot(&store)
     };
-    let store = Store::open(Arc::new(Sled::open(&dir).unwrap())).unwrap();
+    let store = Store::open(Arc::new(open_sled(&dir, false))).unwrap();
     assert_eq!(snapshot(&store), before);
     assert!(store.processed("e9").unwrap());
     drop(store);
@@ -194,7 +212,7 @@ fn what_sled_synced_is_there_after_reopening() {
 #[test]
 fn a_second_process_cannot_open_the_same_folder() {
     let dir = temp("locked");
-    let first = Sled::open(&dir).unwrap();
+    let first = open_sled(&dir, false);
     // sled takes a file lock; within one process a second open of the same folder fails too.
     let second = Sled::open(&dir);
     assert!(second.is_err());
@@ -228,13 +246,13 @@ fn fill(store: &Store) -> String {
 fn a_new_folder_asked_to_compress_is_compressed_and_stays_so() {
     let dir = temp("compressed");
     let before = {
-        let sled = Sled::open_with(&dir, true).unwrap();
+        let sled = open_sled(&dir, true);
         assert!(sled.compressed());
         fill(&Store::open(Arc::new(sled)).unwrap())
     };
     assert_eq!(sled_compression(&dir.join("db")).unwrap(), Some(true));
     // Asking for no compression does not change a folder made with it.
-    let sled = Sled::open_with(&dir, false).unwrap();
+    let sled = open_sled(&dir, false);
     assert!(sled.compressed());
     assert_eq!(snapshot(&Store::open(Arc::new(sled)).unwrap()), before);
     let _ = std::fs::remove_dir_all(dir);
@@ -252,7 +270,7 @@ fn a_folder_made_without_compression_still_opens_and_keeps_its_data() {
     }
     assert_eq!(sled_compression(&dir.join("db")).unwrap(), Some(false));
     let before = {
-        let sled = Sled::open(&dir).unwrap();
+        let sled = open_sled(&dir, false);
         assert!(!sled.compressed(), "the folder keeps its setting");
         assert_eq!(
             journey_runtime::store::Backend::get(&sled, b"c-old").unwrap(),
@@ -260,7 +278,7 @@ fn a_folder_made_without_compression_still_opens_and_keeps_its_data() {
         );
         fill(&Store::open(Arc::new(sled)).unwrap())
     };
-    let sled = Sled::open(&dir).unwrap();
+    let sled = open_sled(&dir, false);
     assert!(!sled.compressed());
     assert_eq!(
         journey_runtime::store::Backend::get(&sled, b"c-old").unwrap(),
@@ -274,13 +292,13 @@ fn a_folder_made_without_compression_still_opens_and_keeps_its_data() {
 fn a_new_folder_is_not_compressed_by_default() {
     let dir = temp("off");
     let before = {
-        let sled = Sled::open(&dir).unwrap();
+        let sled = open_sled(&dir, false);
         assert!(!sled.compressed());
         fill(&Store::open(Arc::new(sled)).unwrap())
     };
     assert_eq!(sled_compression(&dir.join("db")).unwrap(), Some(false));
     // Asking for compression later does not change a folder made without it.
-    let sled = Sled::open_with(&dir, true).unwrap();
+    let sled = open_sled(&dir, true);
     assert!(!sled.compressed());
     assert_eq!(snapshot(&Store::open(Arc::new(sled)).unwrap()), before);
     let _ = std::fs::remove_dir_all(dir);
@@ -365,7 +383,7 @@ fn wait_for_dictionary(store: &Store, mut next: usize) -> usize {
 fn states_and_audit_records_are_compressed_with_a_dictionary_and_read_back_after_reopening() {
     use journey_runtime::store::Backend;
     let dir = temp("dictionary");
-    let sled = Arc::new(Sled::open(&dir).unwrap());
+    let sled = Arc::new(open_sled(&dir, false));
     let store = Store::open(sled.clone()).unwrap();
     let first = 1_200;
     write_customers(&store, 0..first);
@@ -406,7 +424,7 @@ fn states_and_audit_records_are_compressed_with_a_dictionary_and_read_back_after
     drop(store);
     drop(sled);
     // The dictionary was stored with the first values compressed with it.
-    let store = Store::open(Arc::new(Sled::open(&dir).unwrap())).unwrap();
+    let store = Store::open(Arc::new(open_sled(&dir, false))).unwrap();
     assert!(store.dictionary().is_some());
     check(&store);
     drop(store);
