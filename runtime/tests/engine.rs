@@ -580,8 +580,29 @@ fn a_store_written_before_the_counts_were_kept_is_counted_once_at_start() {
     drop(writer);
     let reopened = Store::open(backend.clone()).unwrap();
     assert_eq!(reopened.standings().unwrap(), None);
-    let (_, store) = start_writer(&backend);
+    let (writer, store) = start_writer(&backend);
     assert_eq!(kept_standings(&store), kept, "counted from the customers");
+    // Damaged counts (a value cut short, a key that is no standing) are counted again too.
+    drop(writer);
+    let mut damaged: Vec<(Vec<u8>, Option<Vec<u8>>)> = backend
+        .scan(b"n", b"n", None, usize::MAX)
+        .unwrap()
+        .into_iter()
+        .map(|(key, _)| (key, Some(vec![1, 2, 3])))
+        .collect();
+    damaged.push((b"nshort".to_vec(), Some(vec![0; 8])));
+    backend.apply(damaged).unwrap();
+    let error = Store::open(backend.clone())
+        .unwrap()
+        .standings()
+        .unwrap_err();
+    assert!(
+        error.message.contains("customers per step") && error.message.contains("damaged"),
+        "{error:?}"
+    );
+    let (_, store) = start_writer(&backend);
+    assert_eq!(kept_standings(&store), kept, "counted again");
+    assert!(backend.get(b"nshort").unwrap().is_none());
 }
 
 /// A memory backend that counts the customer states written.

@@ -1246,14 +1246,21 @@ impl Writer {
 }
 
 /// The counts of customers per standing, as the store keeps them; a store written before they
-/// were kept is counted once, by reading every customer, and the counts stored.
+/// were kept (or whose counts are damaged) is counted once, by reading every customer, and the
+/// counts stored in place of whatever was there.
 fn load_standings(store: &Store) -> Result<HashMap<Standing, u64>, crate::store::Error> {
-    if let Some(kept) = store.standings()? {
-        return Ok(kept.into_iter().collect());
+    match store.standings() {
+        Ok(Some(kept)) => return Ok(kept.into_iter().collect()),
+        Ok(None) => {}
+        // They are worked out from the customers: a damaged count is counted again.
+        Err(error) => tracing::warn!("{error}; counting customers per step again"),
     }
     let started = std::time::Instant::now();
     let counts = store.count_standings()?;
     let mut batch = Batch::new();
+    for key in store.standing_keys()? {
+        batch.delete_raw(key);
+    }
     for (standing, customers) in &counts {
         batch.standing(standing, *customers);
     }

@@ -755,6 +755,16 @@ impl Store {
             .map(|(k, _)| k)
             .collect())
     }
+
+    /// The keys of the counts of customers per standing, whatever they hold (to count again).
+    pub fn standing_keys(&self) -> Result<Vec<Vec<u8>>, Error> {
+        Ok(self
+            .backend
+            .scan(b"n", b"n", None, usize::MAX)?
+            .into_iter()
+            .map(|(k, _)| k)
+            .collect())
+    }
 }
 
 #[cfg(test)]
