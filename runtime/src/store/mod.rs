@@ -748,19 +748,19 @@ impl Store {
     /// Up to `limit` keys of the timer reverse index that stores written before 2026-12 kept
     /// (nothing reads it any more: the writer removes it at start).
     pub fn reverse_index_keys(&self, limit: usize) -> Result<Vec<Vec<u8>>, Error> {
-        Ok(self
-            .backend
-            .scan(b"r", b"r", None, limit)?
-            .into_iter()
-            .map(|(k, _)| k)
-            .collect())
+        self.keys_of(b'r', limit)
     }
 
     /// The keys of the counts of customers per standing, whatever they hold (to count again).
     pub fn standing_keys(&self) -> Result<Vec<Vec<u8>>, Error> {
+        self.keys_of(b'n', usize::MAX)
+    }
+
+    /// The first `limit` keys of the table with prefix `table`.
+    fn keys_of(&self, table: u8, limit: usize) -> Result<Vec<Vec<u8>>, Error> {
         Ok(self
             .backend
-            .scan(b"n", b"n", None, usize::MAX)?
+            .scan(&[table], &[table], None, limit)?
             .into_iter()
             .map(|(k, _)| k)
             .collect())
