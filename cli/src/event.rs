@@ -95,12 +95,49 @@ fn send(args: &SendArgs) -> ExitCode {
             if (200..300).contains(&status) {
                 ExitCode::SUCCESS
             } else {
-                eprintln!("error: the runtime answered {status}");
+                eprint!("{}", refusal(status, &answer));
                 ExitCode::from(1)
             }
         }
         Err(message) => usage_error(&message),
     }
+}
+
+/// What a refusal says, for people: the status and the message, then every problem of the
+/// data on a line of its own.
+fn refusal(status: u16, answer: &str) -> String {
+    let error = serde_json::from_str::<serde_json::Value>(answer)
+        .ok()
+        .and_then(|body| body.get("error").cloned());
+    let message = error
+        .as_ref()
+        .and_then(|error| error.get("message"))
+        .and_then(serde_json::Value::as_str);
+    let mut out = match message {
+        Some(message) => format!("error: the runtime answered {status}: {message}\n"),
+        None => format!("error: the runtime answered {status}\n"),
+    };
+    let problems = error
+        .as_ref()
+        .and_then(|error| error.get("problems"))
+        .and_then(serde_json::Value::as_array);
+    for problem in problems.into_iter().flatten() {
+        let text = |key: &str| problem.get(key).and_then(serde_json::Value::as_str);
+        let (Some(field), Some(expected), Some(found)) =
+            (text("field"), text("expected"), text("found"))
+        else {
+            continue;
+        };
+        let event = problem
+            .get("index")
+            .and_then(serde_json::Value::as_u64)
+            .map(|index| format!("event {index}: "))
+            .unwrap_or_default();
+        out.push_str(&format!(
+            "  - {event}`{field}` should be {expected}, but is {found}\n"
+        ));
+    }
+    out
 }
 
 /// Posts a JSON body; returns the status and the body of the answer.

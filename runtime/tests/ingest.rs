@@ -540,6 +540,153 @@ async fn a_batch_with_one_bad_event_stores_nothing() {
 }
 
 #[tokio::test]
+async fn every_problem_of_an_event_is_listed_in_one_answer() {
+    let doc = openapi(&config()).await;
+    let error_shape = validator(&doc, "Error");
+    let (fake, router) = setup(&config());
+    let mut body = event("order_placed", "giulia");
+    let data = body["data"].as_object_mut().unwrap();
+    data.remove("total");
+    data.insert("first_order".to_string(), json!("yes"));
+    data["items"][0]["price"] = json!(29.9);
+    data["items"][0].as_object_mut().unwrap().remove("name");
+    let answer = post_events(&router, &body).await;
+    assert_eq!(answer.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let error = answer.error();
+    assert!(error_shape.is_valid(&answer.json()), "{}", answer.text());
+    // In the schema's order, nested fields where they are.
+    let fields: Vec<&str> = error["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        fields,
+        ["first_order", "items[0].name", "items[0].price", "total"]
+    );
+    assert_eq!(error["problems"][1]["found"], "missing");
+    assert_eq!(error["problems"][2]["found"], "the number 29.9");
+    // The first problem is also the answer's own field, and the message counts them.
+    assert_eq!(error["field"], "first_order");
+    assert_eq!(error["expected"], "true or false");
+    assert!(
+        error["message"]
+            .as_str()
+            .unwrap()
+            .ends_with("(4 problems in all, listed in `problems`)"),
+        "{}",
+        error["message"]
+    );
+    // One problem: listed too, and the message does not count.
+    let mut one = event("order_shipped", "giulia");
+    one["data"].as_object_mut().unwrap().remove("carrier");
+    let error = post_events(&router, &one).await.error();
+    assert_eq!(error["problems"].as_array().unwrap().len(), 1);
+    assert!(!error["message"].as_str().unwrap().contains("problems"));
+    assert!(fake.calls().is_empty());
+}
+
+#[tokio::test]
+async fn a_refused_batch_lists_the_problems_of_every_refused_event() {
+    let (fake, router) = setup(&config());
+    let mut first = event("order_shipped", "a");
+    first["data"]["tracking_url"] = json!("brt.it/1");
+    first["data"].as_object_mut().unwrap().remove("carrier");
+    let unknown = json!({ "event": "order_shiped", "customer": "c", "data": {} });
+    let body = json!({ "events": [first, event("subscribed", "b"), unknown] });
+    let answer = post_events(&router, &body).await;
+    assert_eq!(answer.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let error = answer.error();
+    assert_eq!(error["index"], 0);
+    assert_eq!(
+        error["problems"],
+        json!([
+            { "field": "carrier", "expected": "text", "found": "missing", "index": 0 },
+            { "field": "tracking_url", "expected": "a web address (http:// or https://)",
+              "found": "the text \"brt.it/1\"", "index": 0 },
+            { "field": "event", "expected": "the name of an event the deployed journeys declare",
+              "found": "`order_shiped`", "index": 2 }
+        ])
+    );
+    assert!(
+        error["message"]
+            .as_str()
+            .unwrap()
+            .contains("(3 problems in all")
+    );
+    assert!(fake.calls().is_empty(), "nothing submitted");
+}
+
+#[tokio::test]
+async fn an_answer_lists_at_most_a_hundred_problems() {
+    let (fake, router) = setup(&config());
+    let mut body = event("order_placed", "giulia");
+    // 60 items with two problems each.
+    body["data"]["items"] = json!(vec![json!({ "quantity": "two" }); 60]);
+    let answer = post_events(&router, &body).await;
+    let error = answer.error();
+    assert_eq!(error["problems"].as_array().unwrap().len(), 100);
+    assert!(
+        error["message"]
+            .as_str()
+            .unwrap()
+            .contains("(more than 100 problems in all")
+    );
+    assert!(fake.calls().is_empty());
+}
+
+#[test]
+fn the_list_of_problems_starts_with_the_one_the_decoder_stops_at() {
+    use journey_runtime::vm::decode;
+    let library = library();
+    let schemas = library.schemas();
+    for name in EVENTS {
+        let schema = library.event_schema(name).unwrap();
+        let good = sample(name);
+        assert!(
+            decode::record_problems(schemas, schema, &good, 100).is_empty(),
+            "{name}"
+        );
+        // Each field left out, then each field of the wrong kind.
+        for field in good.as_object().unwrap().keys() {
+            for wrong in [None, Some(json!({ "not": "this" }))] {
+                let mut data = good.clone();
+                match &wrong {
+                    None => {
+                        data.as_object_mut().unwrap().remove(field);
+                    }
+                    Some(value) => data[field] = value.clone(),
+                }
+                let problems = decode::record_problems(schemas, schema, &data, 100);
+                match decode::record(schemas, schema, &data, "") {
+                    Ok(_) => assert!(problems.is_empty(), "{name}.{field}: {problems:?}"),
+                    Err(first) => assert_eq!(problems.first(), Some(&first), "{name}.{field}"),
+                }
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_documented_answer_to_a_refused_event_is_the_real_one() {
+    let page = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/operations.md"),
+    )
+    .unwrap();
+    let start = page
+        .find("```json\n{\"error\"")
+        .expect("the example in operations.md");
+    let text = &page[start + "```json\n".len()..];
+    let documented: Value = serde_json::from_str(&text[..text.find("```").unwrap()]).unwrap();
+    let (_fake, router) = setup(&config());
+    let mut body = event("order_shipped", "giulia");
+    body["data"].as_object_mut().unwrap().remove("carrier");
+    body["data"]["tracking_url"] = json!("dhl.it/123");
+    assert_eq!(post_events(&router, &body).await.json(), documented);
+}
+
+#[tokio::test]
 async fn a_batch_over_the_limit_is_a_413() {
     let (fake, router) = setup(&config());
     let events: Vec<Value> = (0..6)
@@ -852,6 +999,30 @@ async fn a_mistyped_or_unknown_attribute_is_a_422() {
     assert_eq!(answer.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(answer.error()["code"], "unknown_attribute");
     assert_eq!(answer.error()["candidates"][0], "first_name");
+    // Several problems: the unknown attribute first (with no close name, the schema's
+    // attributes are listed), then the others, all in `problems`.
+    let answer =
+        put(json!({ "email": "giulia@", "marketing_consent": true, "points": "ten" })).await;
+    let error = answer.error();
+    assert_eq!(error["code"], "unknown_attribute");
+    assert_eq!(error["field"], "marketing_consent");
+    let message = error["message"].as_str().unwrap();
+    assert!(
+        message.contains("; it has `birthday`, `email`,"),
+        "{message}"
+    );
+    assert!(message.contains("`email_consent`"), "{message}");
+    assert!(
+        message.ends_with("(3 problems in all, listed in `problems`)"),
+        "{message}"
+    );
+    let fields: Vec<&str> = error["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(fields, ["marketing_consent", "email", "points"]);
     let answer = put(json!(["not", "an", "object"])).await;
     assert_eq!(answer.status, StatusCode::BAD_REQUEST);
     assert!(fake.calls().is_empty());

@@ -230,6 +230,35 @@ fn run_takes_events_over_http_and_writes_the_messages_to_the_outbox() {
         String::from_utf8_lossy(&sent.stderr)
     );
     assert!(String::from_utf8_lossy(&sent.stdout).contains("processed"));
+    // A refused event: exit code 1, the answer on stdout, every problem on stderr.
+    let refused = Command::new(env!("CARGO_BIN_EXE_journey"))
+        .args([
+            "event",
+            "send",
+            "support_request",
+            "--customer",
+            "giulia",
+            "--data",
+            r#"{"ticket_id":"T-2","max_response_hours":"two days"}"#,
+            "--url",
+            &format!("http://127.0.0.1:{}", server.port),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&refused.stdout).contains("\"problems\""));
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        stderr.starts_with("error: the runtime answered 422: event `support_request`:"),
+        "{stderr}"
+    );
+    for line in [
+        "  - `channel` should be text, but is missing",
+        "  - `max_response_hours` should be a whole number, but is the text \"two days\"",
+        "  - `subject` should be text, but is missing",
+    ] {
+        assert!(stderr.contains(line), "{line} not in {stderr}");
+    }
     let email = server.wait_for_email("T-1");
     assert!(email.contains("Message-ID: <"), "{email}");
     assert!(email.contains("To: giulia@example.it"), "{email}");

@@ -17,7 +17,7 @@ use serde_json::Value;
 
 use super::Shared;
 use super::body::{self, describe};
-use super::errors::{Problem, did_you_mean};
+use super::errors::{MAX_PROBLEMS, Problem, did_you_mean};
 use crate::api::Api;
 use crate::vm::decode;
 
@@ -47,32 +47,45 @@ pub(crate) async fn put<A: Api>(
         ));
     };
     let known = || schema.fields.iter().map(|(name, _)| name.as_ref());
-    if let Some(unknown) = attributes.keys().find(|key| !known().any(|k| k == *key)) {
-        let candidates = body::close_names(unknown, known());
-        let hint = did_you_mean(&candidates);
-        let mut problem = Problem::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "unknown_attribute",
-            format!("the customer schema has no attribute `{unknown}`{hint}"),
-        )
-        .with_candidates(candidates);
-        problem.field = Some(unknown.clone());
-        return Err(problem);
-    }
-    let (_, problems) = decode::partial(library.schemas(), schema, &attributes);
-    if let Some(error) = problems.into_iter().next() {
-        let mut problem = Problem::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_field",
-            format!("customer attribute: {error}"),
-        );
-        problem.field = Some(error.field);
-        problem.expected = Some(error.expected);
-        problem.found = Some(error.found);
-        return Err(problem);
+    let (_, mut problems) = decode::partial(library.schemas(), schema, &attributes);
+    // A misspelt attribute first: the values of the others may be right once it is fixed.
+    problems.sort_by_key(|problem| known().any(|name| name == problem.field));
+    let mut problems = problems.into_iter();
+    if let Some(first) = problems.next() {
+        let others: Vec<decode::DecodeError> = problems.take(MAX_PROBLEMS).collect();
+        let all = std::iter::once(first.clone()).chain(others).collect();
+        let refused = if known().any(|name| name == first.field) {
+            Problem::invalid_field("customer attribute", first, all)
+        } else {
+            unknown_attribute(first, all, known())
+        };
+        return Err(refused.with_others(Vec::new()));
     }
     shared.api.upsert_profile(id, attributes).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// 422 `unknown_attribute`, for the first of `all` the problems of a profile update: close
+/// names if some are, else every attribute the schema has.
+fn unknown_attribute<'a>(
+    first: decode::DecodeError,
+    all: Vec<decode::DecodeError>,
+    known: impl Iterator<Item = &'a str> + Clone,
+) -> Problem {
+    let candidates = body::close_names(&first.field, known.clone());
+    let hint = if candidates.is_empty() {
+        let names: Vec<String> = known.map(|name| format!("`{name}`")).collect();
+        format!("; it has {}", names.join(", "))
+    } else {
+        did_you_mean(&candidates)
+    };
+    let mut problem = Problem::invalid_field("customer attribute", first, all);
+    problem.code = "unknown_attribute";
+    problem.message = format!(
+        "the customer schema has no attribute `{}`{hint}",
+        problem.field.as_deref().unwrap_or_default()
+    );
+    problem.with_candidates(candidates)
 }
 
 /// `GET`: the customer as the engine shows it; 404 if unknown.

@@ -3,8 +3,11 @@
 //! built here and nowhere else. Codes are stable (clients match on them); messages are for
 //! people. The list of codes is repeated in the OpenAPI document (`openapi::ERROR_CODES`).
 //!
-//! Left out: localised messages, and more than one problem per answer (the first one found is
-//! reported; fixing it and retrying shows the next).
+//! Data that does not fit its schema is described whole: `field`, `expected` and `found` name the
+//! first problem, and `problems` lists every one found (at most [`MAX_PROBLEMS`]; in a batch,
+//! those of every refused event, each with its `index`), so a client fixes them all in one go.
+//!
+//! Left out: localised messages.
 
 use axum::extract::rejection::{BytesRejection, PathRejection};
 use axum::http::{HeaderValue, StatusCode, header};
@@ -12,9 +15,13 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
 use crate::api::ApiError;
+use crate::vm::decode::DecodeError;
 
 /// Seconds a client should wait before retrying when the engine is unavailable.
 pub(crate) const RETRY_AFTER_SECONDS: u32 = 5;
+
+/// The most problems one answer lists.
+pub(crate) const MAX_PROBLEMS: usize = 100;
 
 /// A refused or failed request, as the API answers it (boxed: it travels in `Result`s).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -45,6 +52,10 @@ pub(crate) struct Fields {
     /// Close names, for an unknown name.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub(crate) candidates: Vec<String>,
+    /// Every problem of the body's data (the first is the one `field`, `expected` and `found`
+    /// describe); empty, and left out, for other answers.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub(crate) problems: Vec<FieldProblem>,
     /// Where malformed JSON went wrong (1-based line).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) line: Option<usize>,
@@ -54,6 +65,31 @@ pub(crate) struct Fields {
     /// The `WWW-Authenticate` challenge of a 401 (not serialized: a header).
     #[serde(skip)]
     pub(crate) challenge: Option<&'static str>,
+}
+
+/// One problem of a body's data, as `problems` lists it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub(crate) struct FieldProblem {
+    /// The field concerned (`items[2].price`).
+    pub(crate) field: String,
+    /// What was expected there.
+    pub(crate) expected: String,
+    /// What was found there.
+    pub(crate) found: String,
+    /// The position of the event in a batch.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) index: Option<usize>,
+}
+
+impl From<DecodeError> for FieldProblem {
+    fn from(error: DecodeError) -> Self {
+        FieldProblem {
+            field: error.field,
+            expected: error.expected,
+            found: error.found,
+            index: None,
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -87,6 +123,7 @@ impl Problem {
             found: None,
             index: None,
             candidates: Vec::new(),
+            problems: Vec::new(),
             line: None,
             column: None,
             challenge: None,
@@ -129,11 +166,76 @@ impl Problem {
         )
     }
 
+    /// 422 `invalid_field`: data that does not fit its schema. `first` is the problem the
+    /// fast decoder stopped at, `all` every problem (the same first one included).
+    pub(crate) fn invalid_field(subject: &str, first: DecodeError, all: Vec<DecodeError>) -> Self {
+        let mut problem = Problem::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_field",
+            format!("{subject}: {first}"),
+        );
+        problem.problems = if all.is_empty() {
+            vec![FieldProblem::from(first.clone())]
+        } else {
+            all.into_iter().map(FieldProblem::from).collect()
+        };
+        problem.field = Some(first.field);
+        problem.expected = Some(first.expected);
+        problem.found = Some(first.found);
+        problem
+    }
+
     /// The same problem, about the event at `index` of a batch.
     pub(crate) fn at_index(mut self, index: Option<usize>) -> Self {
         if let Some(index) = index {
             self.message = format!("event {index} of the batch: {}", self.message);
             self.index = Some(index);
+            for problem in &mut self.problems {
+                problem.index = Some(index);
+            }
+        }
+        self
+    }
+
+    /// The problems of the body's data this answer describes: its list, or itself if it names
+    /// a field, what was expected and what was found.
+    fn field_problems(&self) -> Vec<FieldProblem> {
+        if !self.problems.is_empty() {
+            return self.problems.clone();
+        }
+        match (&self.field, &self.expected, &self.found) {
+            (Some(field), Some(expected), Some(found)) => vec![FieldProblem {
+                field: field.clone(),
+                expected: expected.clone(),
+                found: found.clone(),
+                index: self.index,
+            }],
+            _ => Vec::new(),
+        }
+    }
+
+    /// This refusal followed by `others` (the events of a batch after the first refused one):
+    /// the answer describes this one, lists the problems of all of them, and says how many
+    /// there are when more than one.
+    pub(crate) fn with_others(mut self, others: Vec<Problem>) -> Self {
+        let mut problems = self.field_problems();
+        problems.extend(others.iter().flat_map(Problem::field_problems));
+        let more = problems.len() > MAX_PROBLEMS;
+        problems.truncate(MAX_PROBLEMS);
+        if problems.len() > 1 {
+            let count = if more {
+                format!("more than {MAX_PROBLEMS}")
+            } else {
+                problems.len().to_string()
+            };
+            self.message = format!(
+                "{} ({count} problems in all, listed in `problems`)",
+                self.message
+            );
+        }
+        // A lone problem of the envelope (a missing `customer`) is not a list.
+        if problems.len() > 1 || !self.problems.is_empty() {
+            self.problems = problems;
         }
         self
     }

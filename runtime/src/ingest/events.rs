@@ -7,8 +7,8 @@
 //! the event, the time and the data, so a retried post of the same event is processed once; `data`
 //! defaults to `{}`. Other keys are refused, so a misspelled `date` for `data` is caught.
 //!
-//! A batch is all or nothing: if any event is invalid, none is submitted and the error names its
-//! index. Left out: partial acceptance of batches, and NDJSON.
+//! A batch is all or nothing: if any event is invalid, none is submitted; the answer describes
+//! the first refused event (naming its index) and lists the problems of every refused one. Left out: partial acceptance of batches, and NDJSON.
 
 use std::sync::Arc;
 
@@ -23,7 +23,7 @@ use sha2::{Digest, Sha256};
 
 use super::Shared;
 use super::body::{self, ID_EXPECTED, describe};
-use super::errors::{Problem, did_you_mean};
+use super::errors::{MAX_PROBLEMS, Problem, did_you_mean};
 use crate::api::{Accepted, Api, Submission};
 use crate::vm::{Event, Library, decode};
 
@@ -96,7 +96,9 @@ fn submissions(
         ));
     };
     let Some(events) = object.remove("events") else {
-        return Ok(vec![submission(library, object, None, now)?]);
+        return submission(library, object, None, now)
+            .map(|one| vec![one])
+            .map_err(|refused| refused.with_others(Vec::new()));
     };
     if let Some(key) = object.keys().next() {
         return Err(Problem::unknown_key(
@@ -122,10 +124,11 @@ fn submissions(
             ),
         ));
     }
-    events
-        .into_iter()
-        .enumerate()
-        .map(|(idx, event)| match event {
+    // Every event is checked, so the answer lists the problems of all the refused ones.
+    let mut accepted = Vec::with_capacity(events.len());
+    let mut refused = Vec::new();
+    for (idx, event) in events.into_iter().enumerate() {
+        let result = match event {
             Value::Object(object) => submission(library, object, Some(idx), now),
             other => Err(Problem::invalid_request(
                 &format!("events[{idx}]"),
@@ -133,8 +136,20 @@ fn submissions(
                 describe(&other),
             )
             .at_index(Some(idx))),
-        })
-        .collect()
+        };
+        match result {
+            Ok(one) => accepted.push(one),
+            Err(problem) => refused.push(problem),
+        }
+        if refused.len() > MAX_PROBLEMS {
+            break;
+        }
+    }
+    let mut refused = refused.into_iter();
+    match refused.next() {
+        Some(first) => Err(first.with_others(refused.collect())),
+        None => Ok(accepted),
+    }
 }
 
 /// One event: the envelope, then the event name, then the data against its schema.
@@ -195,18 +210,17 @@ fn submission(
         )
         .with_candidates(candidates);
         problem.field = Some("event".to_string());
+        problem.expected = Some("the name of an event the deployed journeys declare".to_string());
+        problem.found = Some(format!("`{name}`"));
         return Err(fail(problem));
     };
-    if let Err(error) = decode::record(library.schemas(), schema, &data, "") {
-        let mut problem = Problem::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_field",
-            format!("event `{name}`: {error}"),
-        );
-        problem.field = Some(error.field);
-        problem.expected = Some(error.expected);
-        problem.found = Some(error.found);
-        return Err(fail(problem));
+    if let Err(first) = decode::record(library.schemas(), schema, &data, "") {
+        let all = decode::record_problems(library.schemas(), schema, &data, MAX_PROBLEMS + 1);
+        return Err(fail(Problem::invalid_field(
+            &format!("event `{name}`"),
+            first,
+            all,
+        )));
     }
 
     let key = id.unwrap_or_else(|| content_key(&customer, &name, at, &data));

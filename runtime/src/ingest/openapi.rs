@@ -20,6 +20,7 @@ use serde_json::{Map, Value, json};
 use super::Shared;
 use super::auth::{Keys, Secret};
 use super::body::{ID_PATTERN, MAX_ID_CHARS};
+use super::errors::MAX_PROBLEMS;
 use crate::api::Api;
 use crate::vm::Library;
 use crate::vm::decode::NUMBER_LIMIT;
@@ -396,7 +397,7 @@ fn responses() -> Value {
         "NotFound": error("No such customer (`customer_not_found`), unsubscribe link (`invalid_unsubscribe_link`) or route (`not_found`)."),
         "PayloadTooLarge": error("The body is over `max_body_bytes` (`body_too_large`) or the batch over `max_batch` (`batch_too_large`)."),
         "UnsupportedMediaType": error("The body is not of the expected content type (`unsupported_media_type`)."),
-        "Unprocessable": error("An unknown event (`unknown_event`, with `candidates`) or attribute (`unknown_attribute`), or data that does not fit its schema (`invalid_field`, with `field`, `expected` and `found`); `index` names the event of a batch."),
+        "Unprocessable": error("An unknown event (`unknown_event`, with `candidates`) or attribute (`unknown_attribute`), or data that does not fit its schema (`invalid_field`, with `field`, `expected` and `found`); `index` names the event of a batch, and `problems` lists every problem found, in every event of a batch."),
         "Unavailable": unavailable,
         "Internal": error("The engine failed (`internal`); nothing was acknowledged.")
     })
@@ -426,6 +427,21 @@ fn fixed_schemas(max_batch: usize) -> Map<String, Value> {
                         "found": { "type": "string", "description": "What was found there." },
                         "index": { "type": "integer", "minimum": 0, "description": "The event's position in a batch." },
                         "candidates": { "type": "array", "items": { "type": "string" }, "description": "Close names for an unknown one." },
+                        "problems": {
+                            "type": "array",
+                            "maxItems": MAX_PROBLEMS,
+                            "description": "Every problem found in the data, the one `field`, `expected` and `found` describe first: on every `invalid_field` and `unknown_attribute` answer, and on any answer to a batch with more than one problem (those of every refused event, with `index`).",
+                            "items": {
+                                "type": "object",
+                                "required": ["field", "expected", "found"],
+                                "properties": {
+                                    "field": { "type": "string" },
+                                    "expected": { "type": "string" },
+                                    "found": { "type": "string" },
+                                    "index": { "type": "integer", "minimum": 0, "description": "The event's position in a batch." }
+                                }
+                            }
+                        },
                         "line": { "type": "integer", "minimum": 1 },
                         "column": { "type": "integer", "minimum": 0 }
                     }

@@ -112,6 +112,85 @@ fn record_here(
     Ok(Value::record(Record { fields }))
 }
 
+/// Every problem of data for a record of `schema`, in the order of the schema's fields and
+/// depth first, at most `limit`. The decoders above stop at the first problem (the fast path
+/// of every accepted event); this walk runs only for data already refused, so an answer can
+/// name all that is wrong at once. Empty if the data fits.
+pub fn record_problems(
+    schemas: &[Schema],
+    schema: &Schema,
+    json: &serde_json::Value,
+    limit: usize,
+) -> Vec<DecodeError> {
+    let mut out = Vec::new();
+    collect_record(schemas, schema, json, "", limit, &mut out);
+    out
+}
+
+fn collect_record(
+    schemas: &[Schema],
+    schema: &Schema,
+    json: &serde_json::Value,
+    path: &str,
+    limit: usize,
+    out: &mut Vec<DecodeError>,
+) {
+    let serde_json::Value::Object(object) = json else {
+        if let Err(error) = record_here(schemas, schema, json) {
+            out.push(under(path, error));
+        }
+        return;
+    };
+    for (name, ty) in &schema.fields {
+        if out.len() >= limit {
+            return;
+        }
+        let json = object
+            .get(name.as_ref())
+            .unwrap_or(&serde_json::Value::Null);
+        let field = if path.is_empty() {
+            name.to_string()
+        } else {
+            format!("{path}.{name}")
+        };
+        collect(schemas, ty, json, &field, limit, out);
+    }
+}
+
+/// The problems of one value, descending into lists and records where [`decode_here`] would.
+fn collect(
+    schemas: &[Schema],
+    ty: &FieldType,
+    json: &serde_json::Value,
+    path: &str,
+    limit: usize,
+    out: &mut Vec<DecodeError>,
+) {
+    use serde_json::Value as J;
+    match (ty, json) {
+        (FieldType::Optional(_), J::Null) => {}
+        (FieldType::Optional(inner), _) => collect(schemas, inner, json, path, limit, out),
+        (FieldType::List(inner), J::Array(items)) => {
+            for (idx, item) in items.iter().enumerate() {
+                if out.len() >= limit {
+                    return;
+                }
+                collect(schemas, inner, item, &format!("{path}[{idx}]"), limit, out);
+            }
+        }
+        (FieldType::Record(idx), J::Object(_)) if (*idx as usize) < schemas.len() => {
+            if let Some(schema) = schemas.get(*idx as usize) {
+                collect_record(schemas, schema, json, path, limit, out);
+            }
+        }
+        _ => {
+            if let Err(error) = decode(schemas, ty, json, path) {
+                out.push(error);
+            }
+        }
+    }
+}
+
 /// Decodes some attributes of a record (a profile update): only the fields given. Attributes
 /// that fit are returned with the problems of those that do not, so one bad attribute does not
 /// hold back the others.
@@ -171,13 +250,44 @@ fn expected(schemas: &[Schema], ty: &FieldType) -> String {
         FieldType::Duration => "a number of seconds".to_string(),
         FieldType::Email => "an email address".to_string(),
         FieldType::Url => "a web address (http:// or https://)".to_string(),
-        FieldType::List(inner) => format!("a list of {}", expected(schemas, inner)),
+        FieldType::List(inner) => format!("a list of {}", plural(schemas, inner)),
         FieldType::Record(idx) => schemas.get(*idx as usize).map_or_else(
             || "an object".to_string(),
-            |s| format!("a `{}` object", s.name),
+            |s| {
+                let article = if s.name.starts_with(['a', 'e', 'i', 'o', 'u']) {
+                    "an"
+                } else {
+                    "a"
+                };
+                format!("{article} `{}` object", s.name)
+            },
         ),
         FieldType::Optional(inner) => expected(schemas, inner),
         FieldType::Any => "a value".to_string(),
+    }
+}
+
+/// What a list of `ty` holds, in the plural (`a list of whole numbers`).
+fn plural(schemas: &[Schema], ty: &FieldType) -> String {
+    match ty {
+        FieldType::Text => "text".to_string(),
+        FieldType::Int => "whole numbers".to_string(),
+        FieldType::Decimal => "numbers".to_string(),
+        FieldType::Money => "amounts of money such as \"19.90 EUR\"".to_string(),
+        FieldType::Bool => "true or false values".to_string(),
+        FieldType::Date => "dates such as \"2026-11-23\"".to_string(),
+        FieldType::DateTime => "dates and times such as \"2026-11-23T10:00:00+01:00\"".to_string(),
+        FieldType::Time => "times such as \"09:30\"".to_string(),
+        FieldType::Duration => "numbers of seconds".to_string(),
+        FieldType::Email => "email addresses".to_string(),
+        FieldType::Url => "web addresses (http:// or https://)".to_string(),
+        FieldType::List(inner) => format!("lists of {}", plural(schemas, inner)),
+        FieldType::Record(idx) => schemas.get(*idx as usize).map_or_else(
+            || "objects".to_string(),
+            |s| format!("`{}` objects", s.name),
+        ),
+        FieldType::Optional(inner) => plural(schemas, inner),
+        FieldType::Any => "values".to_string(),
     }
 }
 
