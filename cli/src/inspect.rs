@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use journey_runtime::api::JourneyView;
+use journey_runtime::api::{CustomerView, JourneyView};
 use journey_runtime::engine::{stored_library, views};
 use journey_runtime::store::{Backend, OutboxRecord, Sled, Store};
 use journey_runtime::vm::Library;
@@ -35,7 +35,8 @@ pub struct Args {
     /// The data folder of `journey run` (the folder holding `store/`).
     #[arg(value_name = "DATA_FOLDER")]
     data: PathBuf,
-    /// Print this customer (profile, place in each journey, decision log) as JSON.
+    /// Print this customer: profile, place in each journey, decision log (`--format json`: as
+    /// `GET /v1/customers/{id}` answers).
     #[arg(long)]
     customer: Option<String>,
     /// Output format.
@@ -195,7 +196,7 @@ pub fn run(args: &Args) -> ExitCode {
         Err(message) => return usage_error(&message),
     };
     if let Some(id) = &args.customer {
-        return customer(&opened, id);
+        return customer(&opened, id, args.format);
     }
     let report = match opened.report() {
         Ok(report) => report,
@@ -215,7 +216,7 @@ pub fn run(args: &Args) -> ExitCode {
     }
 }
 
-fn customer(opened: &Opened, id: &str) -> ExitCode {
+fn customer(opened: &Opened, id: &str, format: Format) -> ExitCode {
     let view = match views::customer(&opened.store, &opened.library, id) {
         Ok(view) => view,
         Err(error) => return usage_error(&opened.error(&error.to_string())),
@@ -227,13 +228,104 @@ fn customer(opened: &Opened, id: &str) -> ExitCode {
         );
         return ExitCode::from(1);
     };
-    match serde_json::to_string_pretty(&view) {
-        Ok(text) => match write_stdout(&format!("{text}\n")) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(code) => code,
+    let text = match format {
+        Format::Human => customer_human(&view, now()),
+        Format::Json => match serde_json::to_string_pretty(&view) {
+            Ok(text) => format!("{text}\n"),
+            Err(error) => return usage_error(&format!("cannot write the customer: {error}")),
         },
-        Err(error) => usage_error(&format!("cannot write the customer: {error}")),
+    };
+    match write_stdout(&text) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(code) => code,
     }
+}
+
+/// One customer for people: the profile on one line, a line per journey (where they stand,
+/// until when), then the decision log.
+fn customer_human(view: &CustomerView, now: i64) -> String {
+    let mut out = String::new();
+    out.push_str(&format!("{:<14}{}\n", "customer", view.id));
+    let profile: Vec<String> = view
+        .profile
+        .as_object()
+        .into_iter()
+        .flatten()
+        .filter(|(name, _)| name.as_str() != "id")
+        .map(|(name, value)| match value {
+            serde_json::Value::String(text) => format!("{name} {text}"),
+            other => format!("{name} {other}"),
+        })
+        .collect();
+    let profile = if profile.is_empty() {
+        "(empty)".to_string()
+    } else {
+        profile.join(" · ")
+    };
+    out.push_str(&format!("{:<14}{profile}\n", "profile"));
+    if view.journeys.is_empty() {
+        out.push_str(&format!("{:<14}in none\n", "journeys"));
+    } else {
+        out.push_str("journeys\n");
+    }
+    let width = view
+        .journeys
+        .iter()
+        .map(|instance| instance.journey.len())
+        .max()
+        .unwrap_or(0);
+    for instance in &view.journeys {
+        let until = instance
+            .wakes_at
+            .as_deref()
+            .and_then(|at| chrono::DateTime::parse_from_rfc3339(at).ok())
+            .map(|at| when(at.timestamp(), now));
+        let place = match (instance.status.as_str(), until) {
+            ("ended", _) => "ended".to_string(),
+            ("waiting", until) => format!(
+                "waiting for {} at `{}`{}",
+                instance.waiting_for.join(" or "),
+                instance.step,
+                until
+                    .map(|at| format!(", at most until {at}"))
+                    .unwrap_or_default()
+            ),
+            (status, Some(at)) => format!("{status} at `{}` until {at}", instance.step),
+            (status, None) => format!("{status} at `{}`", instance.step),
+        };
+        out.push_str(&format!(
+            "  {:<width$}  version {}  {place}\n",
+            instance.journey, instance.version
+        ));
+    }
+    out.push_str(&format!(
+        "{:<14}{}\n",
+        "decisions",
+        match view.decisions.len() {
+            0 => "none".to_string(),
+            n => format!("{n}, oldest first"),
+        }
+    ));
+    for decision in &view.decisions {
+        let at = chrono::DateTime::parse_from_rfc3339(&decision.at)
+            .map_or_else(|_| decision.at.clone(), |at| rfc3339(at.timestamp()));
+        let step = decision
+            .step
+            .as_deref()
+            .map(|step| format!(" at `{step}`"))
+            .unwrap_or_default();
+        // Deliveries belong to no journey.
+        let whose = if decision.journey.is_empty() {
+            String::new()
+        } else {
+            format!("{}{step}: ", decision.journey)
+        };
+        out.push_str(&format!(
+            "  {at}  {whose}{} ({})\n",
+            decision.kind, decision.why
+        ));
+    }
+    out
 }
 
 /// Seconds since the epoch, now.
@@ -243,25 +335,12 @@ fn now() -> i64 {
         .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
 
-/// A time as RFC 3339 in UTC, e.g. `2026-11-23T09:00:00Z`.
+/// A time as RFC 3339 in UTC, e.g. `2026-11-23T09:00:00Z` (seconds since the epoch as given
+/// if out of chrono's range, which no stored time is).
 pub fn rfc3339(at: i64) -> String {
-    let days = at.div_euclid(86_400);
-    let seconds = at.rem_euclid(86_400);
-    // Days to a civil date (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        seconds / 3600,
-        seconds / 60 % 60,
-        seconds % 60
+    chrono::DateTime::from_timestamp(at, 0).map_or_else(
+        || format!("{at} s after 1970"),
+        |time| time.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
     )
 }
 

@@ -104,22 +104,18 @@ fn source(folder: PathBuf) -> journey_runtime::engine::Source {
     })
 }
 
-/// Deploys the folder (at start, on `SIGHUP`); says what happened in the log. Returns whether
-/// the folder deployed.
+/// Deploys the folder (at start, on `SIGHUP`); the engine logs what changed, and the
+/// compiler's warnings or report are printed here. Returns whether the folder deployed.
 async fn deploy(engine: &Engine) -> bool {
     match engine.deploy_folder().await {
         Ok(view) => {
             if !view.warnings.is_empty() {
                 eprint!("{}", view.warnings);
             }
-            for line in view.deployed {
-                tracing::info!("deploy: {line}");
-            }
             true
         }
         Err(journey_runtime::api::ApiError::Unprocessable(report)) => {
             eprint!("{report}");
-            tracing::error!("the journeys do not compile; the versions running stay");
             false
         }
         Err(error) => {

@@ -200,6 +200,33 @@ fn plan_and_inspect_tell_an_operator_what_runs_and_what_a_deploy_would_change() 
     // One customer.
     let output = journey(&["inspect", data.to_str().unwrap(), "--customer", "giulia"]);
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let text = stdout(&output);
+    assert!(
+        text.starts_with("customer      giulia\nprofile       "),
+        "{text}"
+    );
+    assert!(text.contains("email giulia@example.it"), "{text}");
+    assert!(
+        text.lines()
+            .any(|line| line.starts_with("  shipping_delay ")
+                && line.contains("waiting for order_shipped at `wait for order_shipped")
+                && line.contains(", at most until ")),
+        "{text}"
+    );
+    assert!(
+        text.lines()
+            .any(|line| line.contains("order_confirmation") && line.contains(": entered (")),
+        "{text}"
+    );
+    let output = journey(&[
+        "inspect",
+        data.to_str().unwrap(),
+        "--customer",
+        "giulia",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     let view: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(view["id"], "giulia");
     assert!(

@@ -552,6 +552,17 @@ fn journey_deploy_refuses_a_broken_folder_and_deploys_a_fixed_one() {
     let lines = super::stdout(&deployed);
     assert!(lines.contains("shipping_delay: version"), "{lines}");
     assert!(lines.contains("abandoned_cart: unchanged"), "{lines}");
+    // The server's log says what each deploy over the API did, as for SIGHUP.
+    let log = server.log_text();
+    assert!(
+        log.contains("deploy refused: the journeys do not compile"),
+        "{log}"
+    );
+    let replaced = log
+        .lines()
+        .filter(|line| line.contains("deploy: shipping_delay: version"))
+        .count();
+    assert_eq!(replaced, 1, "{log}");
     // A server that cannot be reached is a usage error.
     drop(server);
     let unreachable = super::journey(&["deploy", "--url", &url]);

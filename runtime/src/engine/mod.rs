@@ -256,14 +256,24 @@ impl Api for Engine {
         let compiled = tokio::task::spawn_blocking(move || source(&library))
             .await
             .map_err(|e| ApiError::Internal(format!("the compiler stopped: {e}")))?;
+        // Logged here, so a deploy shows in the log however it was asked for (start, `SIGHUP`,
+        // `POST /v1/deploy`).
         match compiled {
-            Ok((programs, warnings)) => Ok(DeployView {
-                deployed: self.deploy(programs).await?,
-                warnings,
-            }),
-            Err(report) => Err(ApiError::Unprocessable(format!(
-                "the journeys do not compile; the versions running stay:\n{report}"
-            ))),
+            Ok((programs, warnings)) => {
+                let deployed = self.deploy(programs).await?;
+                for line in &deployed {
+                    tracing::info!("deploy: {line}");
+                }
+                Ok(DeployView { deployed, warnings })
+            }
+            Err(report) => {
+                tracing::error!(
+                    "deploy refused: the journeys do not compile; the versions running stay"
+                );
+                Err(ApiError::Unprocessable(format!(
+                    "the journeys do not compile; the versions running stay:\n{report}"
+                )))
+            }
         }
     }
 
