@@ -583,6 +583,103 @@ fn erasure_removes_the_customer_and_their_pending_messages() {
     assert_eq!(status, 404);
 }
 
+/// `journey run` on the shipped journeys with a config that sends through the SMTP server on
+/// `smtp_port` (no TLS), its clock `speed` times faster.
+fn start_with_smtp(dir: &Path, smtp_port: u16, speed: u32) -> Server {
+    let config = dir.join("journey.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[shop]\nname = \"Caffè Aroma\"\nwebsite = \"https://caffearoma.it\"\n\n[delivery]\nfrom = \"Caffè Aroma <ciao@caffearoma.it>\"\ntransport = {{ kind = \"smtp\", host = \"127.0.0.1\", port = {smtp_port}, tls = \"none\" }}\n"
+        ),
+    )
+    .unwrap();
+    let port = free_port();
+    let data = dir.join("data");
+    let log = dir.join("run.log");
+    let child = Command::new(env!("CARGO_BIN_EXE_journey"))
+        .args([
+            "run",
+            journeys_dir().to_str().unwrap(),
+            "--config",
+            config.to_str().unwrap(),
+            "--data",
+            data.to_str().unwrap(),
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--speed",
+            &speed.to_string(),
+        ])
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let server = Server {
+        child,
+        port,
+        data,
+        log,
+    };
+    server.wait_ready();
+    server
+}
+
+#[test]
+fn a_relay_that_is_down_is_logged_once_and_its_return_too() {
+    let dir = temp_dir("run-smtp-down");
+    // Nothing listens there yet.
+    let smtp_port = free_port();
+    // A minute of retry backoff is a second.
+    let server = start_with_smtp(&dir, smtp_port, 60);
+    let port = server.port;
+    for (customer, ticket) in [("giulia", "T-31"), ("marco", "T-32")] {
+        let profile = GIULIA.replace("giulia@", &format!("{customer}@"));
+        http(
+            port,
+            "PUT",
+            &format!("/v1/customers/{customer}"),
+            Some(&profile),
+        )
+        .unwrap();
+        let event = format!(
+            r#"{{"event":"support_request","customer":"{customer}","data":{{"ticket_id":"{ticket}","subject":"Reso","channel":"email","max_response_hours":24}}}}"#
+        );
+        assert_eq!(
+            http(port, "POST", "/v1/events", Some(&event)).unwrap().0,
+            200
+        );
+    }
+    let wait_for_log = |text: &str| {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !server.log_text().contains(text) {
+            assert!(
+                Instant::now() < deadline,
+                "the log never said {text:?}:\n{}",
+                server.log_text()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    };
+    wait_for_log("delivery is failing:");
+    // The relay comes back; the retries get through, and the log says so.
+    let smtp = SmtpServer::start_on(&dir.join("received"), smtp_port);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while smtp.received().len() < 2 {
+        assert!(
+            Instant::now() < deadline,
+            "the retries never reached the relay:\n{}",
+            server.log_text()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    wait_for_log("delivery works again, after ");
+    let log = server.log_text();
+    // Two messages failed, some of them more than once: one warning for all of it.
+    assert_eq!(log.matches("delivery is failing:").count(), 1, "{log}");
+    assert!(log.contains("WARN"), "{log}");
+    assert!(!log.contains("given up"), "{log}");
+}
+
 /// The SMTP test server (`tests/smtp/server.py`, Python aiosmtpd), killed when dropped.
 struct SmtpServer {
     child: Child,
@@ -592,6 +689,11 @@ struct SmtpServer {
 
 impl SmtpServer {
     fn start(folder: &Path) -> SmtpServer {
+        SmtpServer::start_on(folder, free_port())
+    }
+
+    /// On `port` (a relay that comes back where it was).
+    fn start_on(folder: &Path, port: u16) -> SmtpServer {
         let available = Command::new("python3")
             .args(["-c", "import aiosmtpd"])
             .status()
@@ -601,7 +703,6 @@ impl SmtpServer {
             "this test needs a real SMTP server: python3 -m pip install aiosmtpd==1.4.6 dkimpy==1.1.8 (.ci/run installs them)"
         );
         std::fs::create_dir_all(folder).unwrap();
-        let port = free_port();
         let mut child = Command::new("python3")
             .arg(repo().join("tests/smtp/server.py"))
             .args([
@@ -658,40 +759,8 @@ impl Drop for SmtpServer {
 fn run_delivers_through_a_real_smtp_server() {
     let dir = temp_dir("run-smtp");
     let smtp = SmtpServer::start(&dir.join("received"));
-    let config = dir.join("journey.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[shop]\nname = \"Caffè Aroma\"\nwebsite = \"https://caffearoma.it\"\n\n[delivery]\nfrom = \"Caffè Aroma <ciao@caffearoma.it>\"\ntransport = {{ kind = \"smtp\", host = \"127.0.0.1\", port = {}, tls = \"none\" }}\n",
-            smtp.port
-        ),
-    )
-    .unwrap();
-    let port = free_port();
-    let data = dir.join("data");
-    let log = dir.join("run.log");
-    let child = Command::new(env!("CARGO_BIN_EXE_journey"))
-        .args([
-            "run",
-            journeys_dir().to_str().unwrap(),
-            "--config",
-            config.to_str().unwrap(),
-            "--data",
-            data.to_str().unwrap(),
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-        ])
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&log).unwrap())
-        .spawn()
-        .unwrap();
-    let server = Server {
-        child,
-        port,
-        data,
-        log,
-    };
-    server.wait_ready();
+    let server = start_with_smtp(&dir, smtp.port, 1);
+    let port = server.port;
     http(port, "PUT", "/v1/customers/giulia", Some(GIULIA)).unwrap();
     let event = r#"{"event":"support_request","customer":"giulia","data":{"ticket_id":"T-9","subject":"Reso","channel":"email","max_response_hours":24}}"#;
     assert_eq!(

@@ -8,9 +8,13 @@
 //! may have come in since it was queued) and every address against the suppression list.
 //! SMS and webhook messages have no transport yet: they are written as JSON files into the
 //! `other` folder next to the email outbox.
+//!
+//! The log tells an operator when delivery stops working and when it works again, once each
+//! ([`Health`]), not once per message; a message given up on is logged with its reason.
 
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use chrono::TimeZone;
@@ -26,6 +30,35 @@ const CONCURRENCY: usize = 16;
 /// The longest the outbox goes without being read from its start (for retries falling due).
 const FULL_READ: Duration = Duration::from_secs(1);
 
+/// Whether deliveries are failing. The first temporary failure after a success is logged as a
+/// warning and the ones after it only counted, until a delivery goes through again (logged
+/// too): a relay that is down shows in the log without a line per message and attempt.
+#[derive(Default)]
+struct Health {
+    failing: AtomicBool,
+    failures: AtomicU64,
+}
+
+impl Health {
+    fn failed(&self, message_id: &str, reason: &str) {
+        self.failures.fetch_add(1, Ordering::Relaxed);
+        if self.failing.swap(true, Ordering::Relaxed) {
+            tracing::debug!("delivery of {message_id} failed again: {reason}");
+        } else {
+            tracing::warn!(
+                "delivery is failing: {reason} (message {message_id}); messages are kept and retried, and further failures are not logged until one goes through"
+            );
+        }
+    }
+
+    fn delivered(&self) {
+        if self.failing.swap(false, Ordering::Relaxed) {
+            let failures = self.failures.swap(0, Ordering::Relaxed);
+            tracing::info!("delivery works again, after {failures} failed attempts");
+        }
+    }
+}
+
 /// Runs until `stop` turns true; finishes the deliveries in flight first.
 pub async fn run(
     engine: Engine,
@@ -34,6 +67,7 @@ pub async fn run(
     mut stop: watch::Receiver<bool>,
 ) {
     let slots = Arc::new(Semaphore::new(CONCURRENCY));
+    let health = Arc::new(Health::default());
     let mut in_flight: std::collections::HashSet<u64> = std::collections::HashSet::new();
     let (done_tx, mut done_rx) = tokio::sync::mpsc::unbounded_channel::<u64>();
     // At start, attempts interrupted by a crash (started, never answered) go again at once.
@@ -89,8 +123,9 @@ pub async fn run(
             let deliverer = Arc::clone(&deliverer);
             let other = other.clone();
             let done = done_tx.clone();
+            let health = Arc::clone(&health);
             tokio::spawn(async move {
-                deliver_one(&engine, &deliverer, &other, seq, record).await;
+                deliver_one(&engine, &deliverer, &health, &other, seq, record).await;
                 drop(permit);
                 let _ = done.send(seq);
             });
@@ -122,6 +157,7 @@ pub async fn run(
 async fn deliver_one(
     engine: &Engine,
     deliverer: &Deliverer,
+    health: &Health,
     other: &std::path::Path,
     seq: u64,
     record: OutboxRecord,
@@ -161,35 +197,56 @@ async fn deliver_one(
         }
         Channel::Sms | Channel::Webhook => write_other(other, &record).await,
     };
+    let id = &message.message_id;
     let report = match outcome {
         // `attempt` counts the attempts recorded before this one (a repeatable delivery
         // records none).
-        Outcome::Delivered => DeliveryReport::Delivered {
-            attempt,
-            customer: record.customer.clone(),
-            message_id: message.message_id.clone(),
-        },
-        Outcome::Retry { reason } => match next_attempt(attempt) {
-            Some(wait) => DeliveryReport::Retry {
+        Outcome::Delivered => {
+            health.delivered();
+            DeliveryReport::Delivered {
                 attempt,
-                at: engine
-                    .clock()
-                    .now()
-                    .saturating_add(i64::try_from(wait.as_secs()).unwrap_or(3600)),
-                reason,
-            },
-            None => DeliveryReport::Permanent {
-                reason: format!(
-                    "gave up after {attempt} attempts over 4 days; last answer: {reason}"
+                customer: record.customer.clone(),
+                message_id: id.clone(),
+            }
+        }
+        Outcome::Retry { reason } => {
+            health.failed(id, &reason);
+            match next_attempt(attempt) {
+                Some(wait) => DeliveryReport::Retry {
+                    attempt,
+                    at: engine
+                        .clock()
+                        .now()
+                        .saturating_add(i64::try_from(wait.as_secs()).unwrap_or(3600)),
+                    reason,
+                },
+                None => given_up(
+                    id,
+                    format!("gave up after {attempt} attempts over 4 days; last answer: {reason}"),
+                    false,
                 ),
-                suppress: false,
-            },
-        },
-        Outcome::Permanent { reason, suppress } => DeliveryReport::Permanent { reason, suppress },
+            }
+        }
+        Outcome::Permanent { reason, suppress } => {
+            // The server answered: it works, it refused this message.
+            health.delivered();
+            given_up(id, reason, suppress)
+        }
     };
     if let Err(error) = engine.report(seq, report).await {
         tracing::warn!("delivery result not recorded (it will be retried): {error}");
     }
+}
+
+/// A message given up on, logged: a dead letter, and its address suppressed if it was refused.
+fn given_up(message_id: &str, reason: String, suppress: bool) -> DeliveryReport {
+    let suppressed = if suppress {
+        "; the address is suppressed"
+    } else {
+        ""
+    };
+    tracing::warn!("message {message_id} given up (a dead letter{suppressed}): {reason}");
+    DeliveryReport::Permanent { reason, suppress }
 }
 
 /// Why a queued message should no longer go out, if so.
