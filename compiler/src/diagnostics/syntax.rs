@@ -29,6 +29,22 @@ pub fn unexpected(
     diagnostic
 }
 
+/// `wait 3 hrs`: a number followed by a word that is not a unit of time. `instead` is the unit
+/// meant, when it can be told (an abbreviation, an Italian word, a typo).
+pub fn unknown_time_unit(span: Span, word: &str, instead: Option<&str>) -> Diagnostic {
+    let diagnostic = Diagnostic::new(
+        Code::Syntax,
+        format!("`{word}` is not a unit of time"),
+        Label::new(span, "not a unit of time"),
+    );
+    match instead {
+        Some(unit) => diagnostic.with_fix(format!("did you mean `{unit}`?"), span, unit),
+        None => diagnostic.with_help(
+            "write one of `seconds`, `minutes`, `hours`, `days`, `weeks`, `months` or `years` (or `s`, `min`, `h`, `d`, `w`)",
+        ),
+    }
+}
+
 /// A declaration whose `{` is never closed.
 pub fn unclosed_declaration(head: Span, head_text: &str, insert_at: Span) -> Diagnostic {
     Diagnostic::new(

@@ -69,6 +69,14 @@ pub fn diagnostic(code: Code, ctx: Ctx, text: &str, error: &Error<Rule>) -> Diag
         }
     }
     let expected = summarize(phrases);
+    // `wait 3 hrs`: where a unit of time was the only thing that could come (`30 euro` in a
+    // condition is another mistake).
+    if let Some((start, word)) = word_after_number(text, position)
+        && !TIME_UNITS.contains(&word)
+        && (expected.is_empty() || expected.iter().any(|e| e.contains("unit of time")))
+    {
+        return wording::unknown_time_unit(at(start, start + word.len()), word, unit_meant(word));
+    }
     let found = found_token(text, position);
     let found_len = found.as_ref().map_or(0, String::len);
     let found_span = at(position, position + found_len);
@@ -209,6 +217,71 @@ impl Expectation {
         };
         Expectation { rank, phrase }
     }
+}
+
+/// The units of time a duration may have (as `duration_unit` in the grammar).
+const TIME_UNITS: [&str; 21] = [
+    "seconds", "second", "s", "minutes", "minute", "mins", "min", "m", "hours", "hour", "h",
+    "days", "day", "d", "weeks", "week", "w", "months", "month", "years", "year",
+];
+
+/// The word the parse stopped in or at, if it follows a number (`3 hrs`, `2giorni`), with
+/// where it starts: a unit of time, or a mistaken one.
+fn word_after_number(text: &str, position: usize) -> Option<(usize, &str)> {
+    let bytes = text.as_bytes();
+    let mut start = position.min(bytes.len());
+    while start > 0 && bytes.get(start - 1).is_some_and(u8::is_ascii_alphabetic) {
+        start -= 1;
+    }
+    let mut end = start;
+    while bytes.get(end).is_some_and(u8::is_ascii_alphabetic) {
+        end += 1;
+    }
+    if end == start {
+        return None;
+    }
+    let mut before = start;
+    while before > 0 && bytes.get(before - 1) == Some(&b' ') {
+        before -= 1;
+    }
+    let digits_end = before;
+    while before > 0 && bytes.get(before - 1).is_some_and(u8::is_ascii_digit) {
+        before -= 1;
+    }
+    let part_of_a_name = before > 0
+        && bytes
+            .get(before - 1)
+            .is_some_and(|b| b.is_ascii_alphanumeric() || *b == b'_' || *b == b'.');
+    if before == digits_end || part_of_a_name {
+        return None;
+    }
+    Some((start, text.get(start..end)?))
+}
+
+/// The unit of time meant by a word that is not one: English abbreviations, the Italian
+/// words, or a close spelling.
+fn unit_meant(word: &str) -> Option<&'static str> {
+    let lower = word.to_ascii_lowercase();
+    let known = match lower.as_str() {
+        "sec" | "secs" | "secondi" | "secondo" => Some("seconds"),
+        "minuti" | "minuto" => Some("minutes"),
+        "hr" | "hrs" | "ore" | "ora" => Some("hours"),
+        "giorni" | "giorno" | "gg" => Some("days"),
+        "wk" | "wks" | "settimane" | "settimana" => Some("weeks"),
+        "mo" | "mos" | "mth" | "mths" | "mesi" | "mese" => Some("months"),
+        "yr" | "yrs" | "anni" | "anno" => Some("years"),
+        _ => None,
+    };
+    // The plural first: `2 dayz` meant `days`.
+    let close = |plural: bool| {
+        crate::diagnostics::suggest::closest(
+            &lower,
+            TIME_UNITS
+                .into_iter()
+                .filter(|unit| unit.len() > 1 && (!plural || unit.ends_with('s'))),
+        )
+    };
+    known.or_else(|| close(true)).or_else(|| close(false))
 }
 
 /// Most helpful phrases first, each once, without phrases that another one already says, at most five.
