@@ -627,13 +627,30 @@ impl<'p, 'a, 'd> ExprChecker<'p, 'a, 'd> {
 
     fn mismatch(&mut self, op: BinaryOp, l: &Type, r: &Type, left: &Expr, right: &Expr) {
         let (ls, rs) = (self.program.schemas.show(l), self.program.schemas.show(r));
-        self.diagnostics.push(wording::type_mismatch(
-            op.symbol(),
-            left.span,
-            &ls,
-            right.span,
-            &rs,
-        ));
+        // `customer.points > "100"`: a number in quotes, against a number.
+        let number = |ty: &Type| matches!(ty, Type::Int | Type::Decimal);
+        let quoted = |expr: &Expr| match &expr.kind {
+            ExprKind::Text(text) if text.trim().parse::<f64>().is_ok_and(f64::is_finite) => {
+                Some(text.trim().to_string())
+            }
+            _ => None,
+        };
+        let unquote = match (quoted(left), quoted(right)) {
+            (Some(digits), None) if number(r) => Some((left.span, digits)),
+            (None, Some(digits)) if number(l) => Some((right.span, digits)),
+            _ => None,
+        };
+        let diagnostic = match unquote {
+            Some((text, digits)) => wording::quoted_number(
+                op.symbol(),
+                (left.span, &ls),
+                (right.span, &rs),
+                text,
+                &digits,
+            ),
+            None => wording::type_mismatch(op.symbol(), left.span, &ls, right.span, &rs),
+        };
+        self.diagnostics.push(diagnostic);
     }
 }
 

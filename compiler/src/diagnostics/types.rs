@@ -23,6 +23,27 @@ pub fn type_mismatch(
         } else {
             "compare or combine values of the same kind (money with money, dates with dates)"
         };
+    operands(op, left, left_ty, right, right_ty).with_help(help)
+}
+
+/// A number written in quotes against a number (`customer.points > "100"`): the same report,
+/// with the quotes taken away as its fix.
+pub fn quoted_number(
+    op: &str,
+    (left, left_ty): (Span, &str),
+    (right, right_ty): (Span, &str),
+    text: Span,
+    number: &str,
+) -> Diagnostic {
+    operands(op, left, left_ty, right, right_ty).with_fix(
+        format!("write the number without quotes: `{number}`"),
+        text,
+        number,
+    )
+}
+
+/// The message and labels of two operands that do not go together.
+fn operands(op: &str, left: Span, left_ty: &str, right: Span, right_ty: &str) -> Diagnostic {
     Diagnostic::new(
         Code::TypeMismatch,
         format!(
@@ -33,7 +54,6 @@ pub fn type_mismatch(
         Label::new(right, format!("this is {}", article(right_ty))),
     )
     .with_label(left, format!("this is {}", article(left_ty)))
-    .with_help(help)
 }
 
 /// Elements of a list literal that do not go together.
