@@ -649,30 +649,26 @@ fn a_relay_that_is_down_is_logged_once_and_its_return_too() {
             200
         );
     }
-    let wait_for_log = |text: &str| {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while !server.log_text().contains(text) {
-            assert!(
-                Instant::now() < deadline,
-                "the log never said {text:?}:\n{}",
-                server.log_text()
-            );
+    let server = &server;
+    // Waits up to a minute for `done`, else fails saying `what` did not happen.
+    let wait_for = |what: &str, done: &dyn Fn() -> bool| {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while !done() {
+            assert!(Instant::now() < deadline, "{what}:\n{}", server.log_text());
             std::thread::sleep(Duration::from_millis(100));
         }
     };
-    wait_for_log("delivery is failing:");
+    let logged = |text: &'static str| move || server.log_text().contains(text);
+    wait_for("no warning in the log", &logged("delivery is failing:"));
     // The relay comes back; the retries get through, and the log says so.
     let smtp = SmtpServer::start_on(&dir.join("received"), smtp_port);
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while smtp.received().len() < 2 {
-        assert!(
-            Instant::now() < deadline,
-            "the retries never reached the relay:\n{}",
-            server.log_text()
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    wait_for_log("delivery works again, after ");
+    wait_for("the retries never reached the relay", &|| {
+        smtp.received().len() >= 2
+    });
+    wait_for(
+        "no recovery in the log",
+        &logged("delivery works again, after "),
+    );
     let log = server.log_text();
     // Two messages failed, some of them more than once: one warning for all of it.
     assert_eq!(log.matches("delivery is failing:").count(), 1, "{log}");
