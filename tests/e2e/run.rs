@@ -32,7 +32,19 @@ impl Server {
     }
 
     fn start_on(data: &Path, journeys: &Path, speed: u32, port: u16) -> Server {
+        Server::spawn(data, journeys, speed, port, None)
+    }
+
+    /// With the configuration file `config`.
+    fn start_with_config(data: &Path, journeys: &Path, speed: u32, config: &Path) -> Server {
+        Server::spawn(data, journeys, speed, free_port(), Some(config))
+    }
+
+    fn spawn(data: &Path, journeys: &Path, speed: u32, port: u16, config: Option<&Path>) -> Server {
         let log = data.with_extension(format!("log-{port}-{}", std::process::id()));
+        let config_args = config
+            .map(|config| vec!["--config".to_string(), config.display().to_string()])
+            .unwrap_or_default();
         let child = Command::new(env!("CARGO_BIN_EXE_journey"))
             .args([
                 "run",
@@ -44,6 +56,7 @@ impl Server {
                 "--speed",
                 &speed.to_string(),
             ])
+            .args(config_args)
             .current_dir(data.parent().unwrap())
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&log).unwrap())
@@ -594,34 +607,7 @@ fn start_with_smtp(dir: &Path, smtp_port: u16, speed: u32) -> Server {
         ),
     )
     .unwrap();
-    let port = free_port();
-    let data = dir.join("data");
-    let log = dir.join("run.log");
-    let child = Command::new(env!("CARGO_BIN_EXE_journey"))
-        .args([
-            "run",
-            journeys_dir().to_str().unwrap(),
-            "--config",
-            config.to_str().unwrap(),
-            "--data",
-            data.to_str().unwrap(),
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-            "--speed",
-            &speed.to_string(),
-        ])
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&log).unwrap())
-        .spawn()
-        .unwrap();
-    let server = Server {
-        child,
-        port,
-        data,
-        log,
-    };
-    server.wait_ready();
-    server
+    Server::start_with_config(&dir.join("data"), &journeys_dir(), speed, &config)
 }
 
 #[test]
