@@ -20,7 +20,10 @@ use std::process::ExitCode;
 
 /// mimalloc instead of the system allocator: stepping, rendering and storing allocate and free
 /// many small and some large buffers per event, where glibc's allocator spends a third of the
-/// writer's time (measured with `perf` during a burst of timers).
+/// writer's time (measured with `perf` during a burst of timers). Built with `no_thp`: mimalloc
+/// otherwise asks for transparent huge pages, and the kernel then zeroes 2 MiB at a time as the
+/// allocator reuses its memory, a quarter of the CPU of a burst of timers (`docs/performance.md`,
+/// run L).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

@@ -222,20 +222,17 @@ fn run_takes_events_over_http_and_writes_the_messages_to_the_outbox() {
     let (status, _) = http(server.port, "PUT", "/v1/customers/giulia", Some(GIULIA)).unwrap();
     assert_eq!(status, 204);
     // The command-line client, as an operator would use it.
-    let sent = Command::new(env!("CARGO_BIN_EXE_journey"))
-        .args([
-            "event",
-            "send",
-            "support_request",
-            "--customer",
-            "giulia",
-            "--data",
-            r#"{"ticket_id":"T-1","subject":"Reso","channel":"email","max_response_hours":48}"#,
-            "--url",
-            &format!("http://127.0.0.1:{}", server.port),
-        ])
-        .output()
-        .unwrap();
+    let send_support_request = |data: &str| {
+        Command::new(env!("CARGO_BIN_EXE_journey"))
+            .args(["event", "send", "support_request", "--customer", "giulia"])
+            .args(["--data", data])
+            .args(["--url", &format!("http://127.0.0.1:{}", server.port)])
+            .output()
+            .unwrap()
+    };
+    let sent = send_support_request(
+        r#"{"ticket_id":"T-1","subject":"Reso","channel":"email","max_response_hours":48}"#,
+    );
     assert_eq!(
         sent.status.code(),
         Some(0),
@@ -244,20 +241,7 @@ fn run_takes_events_over_http_and_writes_the_messages_to_the_outbox() {
     );
     assert!(String::from_utf8_lossy(&sent.stdout).contains("processed"));
     // A refused event: exit code 1, the answer on stdout, every problem on stderr.
-    let refused = Command::new(env!("CARGO_BIN_EXE_journey"))
-        .args([
-            "event",
-            "send",
-            "support_request",
-            "--customer",
-            "giulia",
-            "--data",
-            r#"{"ticket_id":"T-2","max_response_hours":"two days"}"#,
-            "--url",
-            &format!("http://127.0.0.1:{}", server.port),
-        ])
-        .output()
-        .unwrap();
+    let refused = send_support_request(r#"{"ticket_id":"T-2","max_response_hours":"two days"}"#);
     assert_eq!(refused.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&refused.stdout).contains("\"problems\""));
     let stderr = String::from_utf8_lossy(&refused.stderr);
