@@ -8,7 +8,9 @@
 //! own, but against a dictionary trained on a thousand of its neighbours it shrinks to about a
 //! tenth (50 B for a state, 25 B for an audit record, 2–3 µs each; measured in
 //! `docs/performance.md`). Compressing value by value keeps reads and recovery as fast as
-//! before, unlike compressing sled's whole log (`[store] compression`).
+//! before, unlike compressing sled's whole log (`[store] compression`). A batch holding more
+//! than [`PARALLEL_BYTES`] of such values (a burst of timers, each sending a message) is
+//! compressed half on a second thread, which a burst otherwise leaves idle.
 //!
 //! A stored value of these tables is either plain (as written before the first dictionary, or by
 //! an older version) or `0`, the dictionary's id (LEB128), and a zstd frame. A plain value never
@@ -41,6 +43,9 @@ const SAMPLE_MAX: usize = 4_096;
 const DICTIONARY_BYTES: usize = 32 * 1024;
 /// zstd's level (its default): at these sizes level 1 saves no time.
 const LEVEL: i32 = 3;
+/// Plain bytes of compressed tables in one batch from which half of them are compressed on a
+/// second thread (about a hundred timer firings that send a message).
+pub const PARALLEL_BYTES: usize = 256 * 1024;
 /// Values in one window over which the compression ratio is watched.
 const WINDOW: u64 = 1_024;
 /// The first byte of a compressed value.
@@ -92,6 +97,8 @@ const SPARE_CONTEXTS: usize = 4;
 struct Writing {
     /// The compression context (it keeps no reference to a dictionary between calls).
     context: CCtx<'static>,
+    /// The second thread's context, for large batches.
+    helper: CCtx<'static>,
     current: Option<Arc<Dictionary>>,
     samples: Option<Samples>,
     training: Option<Receiver<Vec<u8>>>,
@@ -115,6 +122,7 @@ impl Codec {
             dictionaries: RwLock::new(dictionaries),
             writing: Mutex::new(Writing {
                 context: zstd_safe::create_cctx(),
+                helper: zstd_safe::create_cctx(),
                 current,
                 samples,
                 training: None,
@@ -140,14 +148,20 @@ impl Codec {
     ) -> Option<(u32, Vec<u8>)> {
         let mut writing = self.writing.lock().unwrap_or_else(PoisonError::into_inner);
         self.install_trained(&mut writing);
+        let mut values = Vec::new();
         for (key, value) in writes.iter_mut() {
             let (Some(prefix), Some(plain)) = (key.first(), value.as_mut()) else {
                 continue;
             };
-            if let Some(table) = TABLES.iter().position(|t| t == prefix) {
-                writing.encode(table, plain);
+            let Some(table) = TABLES.iter().position(|t| t == prefix) else {
+                continue;
+            };
+            if let Some(samples) = writing.samples.as_mut() {
+                samples.offer(table, plain);
             }
+            values.push(plain);
         }
+        writing.compress(&mut values);
         writing.maybe_train();
         writing.unsaved.clone()
     }
@@ -231,32 +245,40 @@ impl Codec {
 }
 
 impl Writing {
-    /// Compresses one value if there is a dictionary (and it helps), keeping samples as asked.
-    fn encode(&mut self, table: usize, plain: &mut Vec<u8>) {
-        if let Some(samples) = self.samples.as_mut() {
-            samples.offer(table, plain);
-        }
+    /// Compresses the values of one batch with the current dictionary, if there is one: a
+    /// large batch (a burst of timers) half on a second thread, so a round's compression takes
+    /// both cores instead of one.
+    fn compress(&mut self, values: &mut [&mut Vec<u8>]) {
         let Some(dictionary) = self.current.clone() else {
             return;
         };
-        let mut packed = Vec::with_capacity(plain.len() / 2 + 64);
-        packed.push(TAG);
-        write_id(&mut packed, dictionary.id);
-        let mut frame = Vec::with_capacity(zstd_safe::compress_bound(plain.len()));
-        if self
-            .context
-            .compress_using_cdict(&mut frame, plain, &dictionary.compress)
-            .is_err()
-        {
-            return;
-        }
-        packed.extend_from_slice(&frame);
-        self.window.0 += 1;
-        self.window.1 += plain.len() as u64;
-        self.window.2 += packed.len() as u64;
-        if packed.len() < plain.len() {
-            *plain = packed;
-        }
+        let plain: usize = values.iter().map(|value| value.len()).sum();
+        let sizes = if plain >= PARALLEL_BYTES {
+            let half = split_at_half(values, plain);
+            let (mine, theirs) = values.split_at_mut(half);
+            let (context, helper) = (&mut self.context, &mut self.helper);
+            std::thread::scope(|scope| {
+                let other = std::thread::Builder::new()
+                    .name("journey-compress".into())
+                    .spawn_scoped(scope, || compress_all(helper, &dictionary, theirs));
+                let mine = compress_all(context, &dictionary, mine);
+                // Without a second thread, or if it failed, its half stays plain (a plain
+                // value is read as it is).
+                let theirs = match other {
+                    Ok(handle) => handle.join().unwrap_or_default(),
+                    Err(error) => {
+                        tracing::debug!("no thread to compress on ({error}): half stays plain");
+                        Sizes::default()
+                    }
+                };
+                mine.add(theirs)
+            })
+        } else {
+            compress_all(&mut self.context, &dictionary, values)
+        };
+        self.window.0 += sizes.values;
+        self.window.1 += sizes.plain;
+        self.window.2 += sizes.packed;
     }
 
     /// Starts a training when enough samples are in, or starts sampling when the ratio of the
@@ -289,6 +311,66 @@ impl Writing {
             self.training = Some(receive);
         }
     }
+}
+
+/// What one thread compressed: values, their plain bytes, their bytes as stored.
+#[derive(Clone, Copy, Default)]
+struct Sizes {
+    values: u64,
+    plain: u64,
+    packed: u64,
+}
+
+impl Sizes {
+    fn add(self, other: Sizes) -> Sizes {
+        Sizes {
+            values: self.values + other.values,
+            plain: self.plain + other.plain,
+            packed: self.packed + other.packed,
+        }
+    }
+}
+
+/// Where to cut `values` (`plain` bytes in all) so both sides hold about half the bytes.
+fn split_at_half(values: &[&mut Vec<u8>], plain: usize) -> usize {
+    let mut seen = 0;
+    for (index, value) in values.iter().enumerate() {
+        seen += value.len();
+        if seen * 2 >= plain {
+            return index + 1;
+        }
+    }
+    values.len()
+}
+
+/// Compresses each value in place with `dictionary` where that makes it smaller: `0`, the
+/// dictionary's id, the frame.
+fn compress_all(
+    context: &mut CCtx<'static>,
+    dictionary: &Dictionary,
+    values: &mut [&mut Vec<u8>],
+) -> Sizes {
+    let mut sizes = Sizes::default();
+    for plain in values.iter_mut() {
+        let mut packed = Vec::with_capacity(plain.len() / 2 + 64);
+        packed.push(TAG);
+        write_id(&mut packed, dictionary.id);
+        let mut frame = Vec::with_capacity(zstd_safe::compress_bound(plain.len()));
+        if context
+            .compress_using_cdict(&mut frame, plain, &dictionary.compress)
+            .is_err()
+        {
+            continue;
+        }
+        packed.extend_from_slice(&frame);
+        sizes.values += 1;
+        sizes.plain += plain.len() as u64;
+        sizes.packed += packed.len() as u64;
+        if packed.len() < plain.len() {
+            **plain = packed;
+        }
+    }
+    sizes
 }
 
 /// Values collected for a training, per table.
@@ -424,6 +506,50 @@ mod tests {
             train(&[samples, Vec::new()]),
             b"{\"at\":1}{\"at\":1}{\"at\":1}"
         );
+    }
+
+    /// An audit record like a burst's: `i` makes each one different.
+    fn audit_like(i: usize) -> Vec<u8> {
+        format!(r#"{{"at":{i},"entries":[{{"effect":"queued","journey":"delivery_and_review","template":"review_request_email","to":"c{i:07}@example.it","subject":"Com'è andato l'ordine {i}?"}}]}}"#)
+            .into_bytes()
+    }
+
+    #[test]
+    fn a_large_batch_is_compressed_whole_on_two_threads_and_reads_back() {
+        let samples: Vec<Vec<u8>> = (0..1_024).map(audit_like).collect();
+        let codec = Codec::new(vec![(7, train(&[Vec::new(), samples]))]);
+        // Audit records well past PARALLEL_BYTES, a key of another table among them.
+        let mut writes: Vec<(Vec<u8>, Option<Vec<u8>>)> = (0..4_000)
+            .map(|i| (format!("a{i}").into_bytes(), Some(audit_like(100_000 + i))))
+            .collect();
+        writes.push((b"t1".to_vec(), Some(b"timer".to_vec())));
+        let plain: usize = writes
+            .iter()
+            .filter_map(|(_, v)| v.as_ref())
+            .map(Vec::len)
+            .sum();
+        assert!(plain > 2 * PARALLEL_BYTES, "{plain}");
+        let originals = writes.clone();
+        assert_eq!(codec.encode_batch(&mut writes), None);
+        for ((key, stored), (_, original)) in writes.iter().zip(&originals) {
+            let (stored, original) = (stored.as_ref().unwrap(), original.as_ref().unwrap());
+            if key.first() == Some(&b't') {
+                assert_eq!(stored, original, "a table not compressed is left alone");
+                continue;
+            }
+            // Both halves compressed, the second thread's as well as the writer's.
+            assert_eq!(
+                stored.first(),
+                Some(&TAG),
+                "{}",
+                String::from_utf8_lossy(key)
+            );
+            assert!(stored.len() * 2 < original.len());
+            assert_eq!(
+                codec.decode("audit record", stored).unwrap().as_ref(),
+                &original[..]
+            );
+        }
     }
 
     #[test]
