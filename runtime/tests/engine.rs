@@ -704,3 +704,72 @@ fn a_schedule_asks_every_customer_but_rewrites_none_it_leaves_as_they_were() {
     assert_eq!(written() - before, 0, "no customer rewritten");
     assert_eq!(store.customer_ids(None, 100).unwrap().len(), 30);
 }
+
+#[test]
+fn a_burst_of_timers_sends_one_message_each_in_the_order_they_fell_due() {
+    use journey_runtime::engine::Request;
+    use tokio::sync::oneshot;
+
+    // Hundreds of customers due in one round, three of them concerned by the round otherwise.
+    const BURST: usize = 600;
+    let (mut writer, store, clock) = deployed_writer();
+    let start = 1_795_000_000;
+    let name = |n: usize| format!("c{n:03}");
+    let profiles = (0..BURST)
+        .map(|n| {
+            let email = serde_json::json!({ "email": format!("{}@example.it", name(n)) });
+            Request::Profile(
+                name(n),
+                email.as_object().unwrap().clone(),
+                oneshot::channel().0,
+            )
+        })
+        .collect();
+    writer.round(profiles);
+    let mut events: Vec<Submission> = (0..BURST)
+        .map(|n| subscribed_by(&name(n), &format!("a{n}"), start))
+        .collect();
+    // c000 enters twice (`every time`): two timers due at once, stepped in turn.
+    events.push(subscribed_by(&name(0), "again", start));
+    writer.round(vec![Request::Events(events, oneshot::channel().0)]);
+    assert_eq!(store.count_due(start + 3_600).unwrap(), BURST as u64 + 1);
+
+    // The waits end. In the same round c001 is erased (its timer goes with it) and c002 enters
+    // again (a new timer, an hour on).
+    clock.0.store(start + 3_600, Ordering::SeqCst);
+    writer.round(vec![
+        Request::Erase(name(1), oneshot::channel().0),
+        Request::Events(
+            vec![subscribed_by(&name(2), "b2", start + 3_600)],
+            oneshot::channel().0,
+        ),
+    ]);
+    let outbox = store.outbox(0, 2 * BURST).unwrap();
+    let mut expected: Vec<String> = (0..BURST).filter(|n| *n != 1).map(name).collect();
+    expected.insert(0, name(0));
+    let queued: Vec<String> = outbox.iter().map(|(_, r)| r.customer.clone()).collect();
+    assert_eq!(
+        queued, expected,
+        "one message each, in the order the timers fell due"
+    );
+    for customer in [name(0), name(3), name(300), name(599)] {
+        let log = store.audit(&customer, 100).unwrap();
+        let queued = log
+            .iter()
+            .filter(|e| e["entry"]["effect"] == "queued")
+            .count();
+        let expected = if customer == name(0) { 2 } else { 1 };
+        assert_eq!(queued, expected, "{customer}: {log:?}");
+    }
+    assert!(
+        store
+            .audit(&name(1), 100)
+            .unwrap()
+            .iter()
+            .all(|e| e["entry"]["effect"] != "queued")
+    );
+    // Only c002's second entry still waits; the counts per step agree with the store.
+    assert_eq!(store.count_due(start + 7_200).unwrap(), 1);
+    assert_eq!(kept_standings(&store), store.count_standings().unwrap());
+    assert_eq!(kept_standings(&store).values().sum::<u64>(), 1);
+}
