@@ -159,6 +159,19 @@ fn deployed_writer() -> (journey_runtime::engine::Writer, Store, Arc<Manual>) {
 
 /// As [`deployed_writer`], with `source` deployed.
 fn deployed_writer_of(source: &str) -> (journey_runtime::engine::Writer, Store, Arc<Manual>) {
+    let (writer, store, clock, _) = deployed_writer_sharing(source);
+    (writer, store, clock)
+}
+
+/// As [`deployed_writer_of`], with the writer's shared view (its counters, requests waiting).
+fn deployed_writer_sharing(
+    source: &str,
+) -> (
+    journey_runtime::engine::Writer,
+    Store,
+    Arc<Manual>,
+    Arc<journey_runtime::engine::Shared>,
+) {
     use journey_runtime::engine::{Request, Shared, Writer};
 
     let built = journey_compiler::build_files(
@@ -167,20 +180,17 @@ fn deployed_writer_of(source: &str) -> (journey_runtime::engine::Writer, Store, 
     );
     let store = Store::memory();
     let clock = Arc::new(Manual(AtomicI64::new(1_795_000_000)));
-    let shared = Arc::new(Shared {
-        library: Mutex::new(Arc::new(journey_runtime::vm::Library::new())),
-        metrics: Default::default(),
-    });
+    let shared = Arc::new(Shared::new(journey_runtime::vm::Library::new()));
     let mut writer = Writer::new(
         store.clone(),
         journey_runtime::scenario::environment(None, None),
         clock.clone(),
-        shared,
+        shared.clone(),
     )
     .unwrap();
     let (deployed, _) = tokio::sync::oneshot::channel();
     writer.round(vec![Request::Deploy(built.programs, deployed)]);
-    (writer, store, clock)
+    (writer, store, clock, shared)
 }
 
 #[test]
@@ -267,10 +277,7 @@ fn the_timer_reverse_index_of_an_older_version_is_dropped_at_start() {
     old.push((b"cc1".to_vec(), Some(b"\x02c1".to_vec())));
     backend.apply(old).unwrap();
     let store = Store::open(backend.clone()).unwrap();
-    let shared = Arc::new(Shared {
-        library: Mutex::new(Arc::new(journey_runtime::vm::Library::new())),
-        metrics: Default::default(),
-    });
+    let shared = Arc::new(Shared::new(journey_runtime::vm::Library::new()));
     let clock = Arc::new(Manual(AtomicI64::new(1_795_000_000)));
     Writer::new(
         store,
@@ -546,10 +553,7 @@ fn a_store_written_before_the_counts_were_kept_is_counted_once_at_start() {
     let backend = Arc::new(Memory::new());
     let start_writer = |backend: &Arc<Memory>| {
         let store = Store::open(backend.clone()).unwrap();
-        let shared = Arc::new(Shared {
-            library: Mutex::new(Arc::new(journey_runtime::vm::Library::new())),
-            metrics: Default::default(),
-        });
+        let shared = Arc::new(Shared::new(journey_runtime::vm::Library::new()));
         let clock = Arc::new(Manual(AtomicI64::new(1_795_000_000)));
         let writer = Writer::new(
             store.clone(),
@@ -663,10 +667,7 @@ fn a_schedule_asks_every_customer_but_rewrites_none_it_leaves_as_they_were() {
     assert!(built.programs.len() == 2, "{:?}", built.checked.diagnostics);
     let backend = Arc::new(CountingStates::default());
     let store = Store::open(backend.clone()).unwrap();
-    let shared = Arc::new(Shared {
-        library: Mutex::new(Arc::new(journey_runtime::vm::Library::new())),
-        metrics: Default::default(),
-    });
+    let shared = Arc::new(Shared::new(journey_runtime::vm::Library::new()));
     let start = 1_795_000_000; // 2026-11-18 11:06:40 UTC
     let clock = Arc::new(Manual(AtomicI64::new(start)));
     let mut writer = Writer::new(
@@ -735,8 +736,9 @@ fn a_burst_of_timers_sends_one_message_each_in_the_order_they_fell_due() {
     assert_eq!(store.count_due(start + 3_600).unwrap(), BURST as u64 + 1);
 
     // The waits end. In the same round c001 is erased (its timer goes with it) and c002 enters
-    // again (a new timer, an hour on).
+    // again (a new timer, an hour on); the round fires them all, however long it takes.
     clock.0.store(start + 3_600, Ordering::SeqCst);
+    writer.set_round_budget(std::time::Duration::MAX);
     writer.round(vec![
         Request::Erase(name(1), oneshot::channel().0),
         Request::Events(
@@ -772,4 +774,110 @@ fn a_burst_of_timers_sends_one_message_each_in_the_order_they_fell_due() {
     assert_eq!(store.count_due(start + 7_200).unwrap(), 1);
     assert_eq!(kept_standings(&store), store.count_standings().unwrap());
     assert_eq!(kept_standings(&store).values().sum::<u64>(), 1);
+}
+
+#[test]
+fn while_a_shop_waits_a_burst_fires_in_short_rounds_and_loses_no_timer() {
+    use journey_runtime::engine::Request;
+    use tokio::sync::oneshot;
+
+    const BURST: usize = 100;
+    let (mut writer, store, clock, shared) = deployed_writer_sharing(JOURNEY);
+    let start = 1_795_000_000;
+    let name = |n: usize| format!("c{n:03}");
+    let profiles = (0..BURST)
+        .map(|n| {
+            let email = serde_json::json!({ "email": format!("{}@example.it", name(n)) });
+            Request::Profile(
+                name(n),
+                email.as_object().unwrap().clone(),
+                oneshot::channel().0,
+            )
+        })
+        .collect();
+    writer.round(profiles);
+    let events = (0..BURST)
+        .map(|n| subscribed_by(&name(n), &format!("a{n}"), start))
+        .collect();
+    writer.round(vec![Request::Events(events, oneshot::channel().0)]);
+    clock.0.store(start + 3_600, Ordering::SeqCst);
+    let queued = || store.outbox(0, 2 * BURST).unwrap().len();
+
+    // A request from outside waits and the round's budget is spent at once: the round fires
+    // only its minimum, and each next one goes on where it stopped.
+    writer.set_round_budget(std::time::Duration::ZERO);
+    let waiting = Request::Profile(
+        "shop".to_string(),
+        serde_json::Map::new(),
+        oneshot::channel().0,
+    );
+    shared.sending(&waiting);
+    writer.round(Vec::new());
+    let first = queued();
+    assert!(first > 0 && first < BURST, "a short round fired {first}");
+    writer.round(Vec::new());
+    assert_eq!(queued(), 2 * first, "the next round goes on");
+    // Nothing waits any more, but a round carrying a request answers it only once committed:
+    // it is short too.
+    shared
+        .waiting
+        .store(0, std::sync::atomic::Ordering::Relaxed);
+    let profile = serde_json::json!({ "email": "shop@example.it" });
+    writer.round(vec![Request::Profile(
+        "shop".to_string(),
+        profile.as_object().unwrap().clone(),
+        oneshot::channel().0,
+    )]);
+    assert_eq!(queued(), 3 * first, "a round carrying a request is short");
+    // With neither, the next round fires the rest at once.
+    writer.round(Vec::new());
+    let outbox = store.outbox(0, 2 * BURST).unwrap();
+    let customers: Vec<String> = outbox.iter().map(|(_, r)| r.customer.clone()).collect();
+    assert_eq!(
+        customers,
+        (0..BURST).map(name).collect::<Vec<_>>(),
+        "one message each, in the order the timers fell due"
+    );
+    assert_eq!(store.count_due(start + 7_200).unwrap(), 0);
+}
+
+#[test]
+fn a_schedule_cut_short_by_waiting_requests_asks_every_customer_once() {
+    use journey_runtime::engine::Request;
+    use tokio::sync::oneshot;
+
+    let source = format!(
+        "{JOURNEY}\njourney fedeli \"Fedeli\" {{\n  when schedule \"0 10 * * *\" in \"UTC\" for customers\n    where (customer.orders_count ?? 0) > 1000\n  send email grazie\n}}\n"
+    );
+    let (mut writer, store, clock, shared) = deployed_writer_sharing(&source);
+    let start = 1_795_000_000; // 2026-11-18 11:06:40 UTC
+    let events = (0..40)
+        .map(|n| subscribed_by(&format!("c{n:02}"), &format!("a{n}"), start))
+        .collect();
+    writer.round(vec![Request::Events(events, oneshot::channel().0)]);
+    clock.0.store(start + 7_200, Ordering::SeqCst);
+    writer.round(Vec::new());
+    let steps = || {
+        shared
+            .metrics
+            .render()
+            .lines()
+            .find_map(|l| l.strip_prefix("journey_vm_steps_total "))
+            .map(|v| v.parse::<f64>().unwrap())
+            .unwrap()
+    };
+    // The next morning at 10:00 the schedule asks every customer, a few per round while a
+    // request from outside waits.
+    writer.set_round_budget(std::time::Duration::ZERO);
+    shared.sending(&Request::Erase("shop".to_string(), oneshot::channel().0));
+    let before = steps();
+    clock.0.store(1_795_082_400 + 1, Ordering::SeqCst);
+    writer.round(Vec::new());
+    let first = steps() - before;
+    assert!(first > 0.0 && first < 40.0, "a short round asked {first}");
+    for _ in 0..10 {
+        writer.round(Vec::new());
+    }
+    assert_eq!(steps() - before, 40.0, "every customer asked once");
+    assert_eq!(store.customer_ids(None, 100).unwrap().len(), 40);
 }

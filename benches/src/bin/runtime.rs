@@ -11,7 +11,8 @@
 //! 5. timer firings/s and lateness with many timers due at one instant;
 //! 6. bytes on disk and peak RSS with 1,000,000 customers waiting;
 //! 7. the restart after `kill -9` with them waiting;
-//! 8. timer lateness with timers falling due steadily among as many events.
+//! 8. timer lateness with timers falling due steadily among as many events;
+//! 9. measure 5's burst while other customers' profiles are put at 200/s: their ack latency.
 //!
 //! Build the binary first: `cargo build --release -p journey`.
 //!
@@ -128,7 +129,7 @@ impl Options {
             speed: 3_600,
             steady_speed: 1_440,
             clients: 64,
-            only: "12345678".to_string(),
+            only: "123456789".to_string(),
             dir: std::env::temp_dir(),
             binary: repo().join("target/release/journey"),
             keep: false,
@@ -424,6 +425,12 @@ async fn run(options: Options) -> Result<(), Error> {
     if only.contains('5') {
         println!("5. timers due at one instant");
         if let Err(error) = measures::timers(&mut ctx).await {
+            println!("  failed: {error}");
+        }
+    }
+    if only.contains('9') {
+        println!("9. profile puts while timers due at one instant fire");
+        if let Err(error) = measures::writes_during_burst(&mut ctx).await {
             println!("  failed: {error}");
         }
     }

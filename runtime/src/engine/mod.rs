@@ -89,10 +89,7 @@ impl Engine {
         clock: Arc<dyn Clock>,
     ) -> Result<Engine, crate::store::Error> {
         let library = stored_library(&store)?;
-        let shared = Arc::new(Shared {
-            library: Mutex::new(Arc::new(library)),
-            metrics: Metrics::default(),
-        });
+        let shared = Arc::new(Shared::new(library));
         let outbox_ready = Arc::new(Notify::new());
         let mut writer = Writer::new(
             store.clone(),
@@ -146,8 +143,10 @@ impl Engine {
         make: impl FnOnce(oneshot::Sender<Result<T, ApiError>>) -> Request,
     ) -> Result<T, ApiError> {
         let (reply, answer) = oneshot::channel();
+        let request = make(reply);
+        self.shared.sending(&request);
         self.requests
-            .send(make(reply))
+            .send(request)
             .map_err(|_| ApiError::Unavailable("the engine is shutting down".to_string()))?;
         answer
             .await

@@ -8,9 +8,10 @@
 
 use std::collections::HashMap;
 use std::str::FromStr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use chrono::TimeZone;
 use journey_compiler::bytecode::Trigger;
@@ -19,15 +20,25 @@ use tokio::sync::oneshot;
 use super::clock::Clock;
 use super::metrics::Metrics;
 use crate::api::{Accepted, ApiError, Submission};
-use crate::store::{Batch, DeadLetter, OutboxRecord, Store};
+use crate::store::{Batch, DeadLetter, DueTimer, OutboxRecord, Store};
 use crate::vm::{self, CustomerState, Effect, Environment, Input, Library, Standing, TimerId};
 
 /// Requests a round can group.
 const MAX_GROUP: usize = 1024;
 /// Due timers fired per round (the rest go in the next round).
 const TIMERS_PER_ROUND: usize = 2048;
+/// Due timers read from the index at a time.
+const TIMER_CHUNK: usize = 64;
 /// Customers asked per round when a schedule fires.
 const SCHEDULE_CHUNK: usize = 2048;
+/// How long a round may go on with its own work (due timers, a schedule's or a migration's
+/// chunk) while requests from outside wait for it (in the round, answered once it commits, or
+/// queued for the next): a burst of timers holds a shop's events back for a few milliseconds,
+/// not for a whole chunk.
+pub const ROUND_BUDGET: Duration = Duration::from_millis(5);
+/// Items of its own work a round does at least, whatever the budget, so that it always
+/// advances.
+const ROUND_MINIMUM: usize = 16;
 
 /// What the outbox worker reports about a message.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -95,12 +106,55 @@ pub enum Request {
     Shutdown,
 }
 
+impl Request {
+    /// Whether a caller outside the engine waits for it (delivery reports are the engine's own
+    /// and can wait for a round that fires timers).
+    fn is_from_outside(&self) -> bool {
+        !matches!(self, Request::Delivery(..) | Request::Shutdown)
+    }
+}
+
 /// The writer's shared view for readers.
 pub struct Shared {
     /// The deployed programs.
     pub library: Mutex<Arc<Library>>,
     /// Counters.
     pub metrics: Metrics,
+    /// Requests from outside (events, profiles, erasures, deploys) sent to the writer and not
+    /// taken yet: while there are some, a round cuts its own work short (`ROUND_BUDGET`).
+    pub waiting: AtomicUsize,
+}
+
+impl Shared {
+    /// The shared view of a writer starting with `library`.
+    pub fn new(library: Library) -> Shared {
+        Shared {
+            library: Mutex::new(Arc::new(library)),
+            metrics: Metrics::default(),
+            waiting: AtomicUsize::new(0),
+        }
+    }
+
+    /// Counts `request` as waiting, if it comes from outside; call before sending it.
+    pub fn sending(&self, request: &Request) {
+        if request.is_from_outside() {
+            self.waiting.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Counts `request` as taken by the writer.
+    fn taken(&self, request: &Request) {
+        if request.is_from_outside() {
+            let _ = self
+                .waiting
+                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1));
+        }
+    }
+
+    /// Whether requests from outside are waiting for the writer.
+    fn writes_waiting(&self) -> bool {
+        self.waiting.load(Ordering::Relaxed) > 0
+    }
 }
 
 /// Replies held until the round is durable.
@@ -153,6 +207,8 @@ pub struct Writer {
     migrations: std::collections::VecDeque<(String, Option<String>, u64)>,
     /// Customers per standing, as committed (the store's `n` table).
     standings: HashMap<Standing, u64>,
+    /// How long a round goes on with its own work while requests wait ([`ROUND_BUDGET`]).
+    round_budget: Duration,
 }
 
 /// Rounds applied and waiting for the syncer, at most (the writer waits when it is ahead).
@@ -168,6 +224,24 @@ struct Applied {
     writes: usize,
     /// When the round began (for the commit-time metric).
     started: std::time::Instant,
+}
+
+/// When a round stops its own work: once its budget has passed since the round began, if it
+/// carries requests from outside (answered only once it is committed) or some are waiting.
+struct Budget {
+    started: Instant,
+    budget: Duration,
+    carrying: bool,
+    shared: Arc<Shared>,
+}
+
+impl Budget {
+    /// Whether to stop after `done` items of the round's own work.
+    fn spent(&self, done: usize) -> bool {
+        done >= ROUND_MINIMUM
+            && self.started.elapsed() >= self.budget
+            && (self.carrying || self.shared.writes_waiting())
+    }
 }
 
 /// The thread that makes applied rounds durable: one sync for all the rounds waiting, then
@@ -408,11 +482,18 @@ impl Writer {
             catch_up: None,
             migrations: std::collections::VecDeque::new(),
             standings,
+            round_budget: ROUND_BUDGET,
         };
         writer.start_catch_up();
         writer.plan_schedules();
         writer.resume_migrations();
         Ok(writer)
+    }
+
+    /// Sets how long a round goes on with its own work while requests wait (tests set it to
+    /// zero to see the smallest rounds).
+    pub fn set_round_budget(&mut self, budget: Duration) {
+        self.round_budget = budget;
     }
 
     fn library(&self) -> Arc<Library> {
@@ -558,14 +639,20 @@ impl Writer {
             let mut stop = false;
             match requests.recv_timeout(wait) {
                 Ok(Request::Shutdown) => stop = true,
-                Ok(request) => incoming.push(request),
+                Ok(request) => {
+                    self.shared.taken(&request);
+                    incoming.push(request);
+                }
                 Err(RecvTimeoutError::Timeout) => {}
                 Err(RecvTimeoutError::Disconnected) => stop = true,
             }
             while incoming.len() < MAX_GROUP && !stop {
                 match requests.try_recv() {
                     Ok(Request::Shutdown) => stop = true,
-                    Ok(request) => incoming.push(request),
+                    Ok(request) => {
+                        self.shared.taken(&request);
+                        incoming.push(request);
+                    }
                     Err(_) => break,
                 }
             }
@@ -601,7 +688,13 @@ impl Writer {
     pub fn round(&mut self, incoming: Vec<Request>) {
         let now = self.clock.now();
         let library = self.library();
-        let started = std::time::Instant::now();
+        let started = Instant::now();
+        let budget = Budget {
+            started,
+            budget: self.round_budget,
+            carrying: incoming.iter().any(Request::is_from_outside),
+            shared: Arc::clone(&self.shared),
+        };
         let store = self.store.clone();
         let mut round = Round {
             store: &store,
@@ -656,17 +749,17 @@ impl Writer {
             }
         }
         if failure.is_none()
-            && let Err(error) = self.fire_timers(&mut round, &library, now)
+            && let Err(error) = self.fire_timers(&mut round, &library, now, &budget)
         {
             failure = Some(error);
         }
         if failure.is_none()
-            && let Err(error) = self.fire_schedule(&mut round, &library, now)
+            && let Err(error) = self.fire_schedule(&mut round, &library, now, &budget)
         {
             failure = Some(error);
         }
         if failure.is_none()
-            && let Err(error) = self.migrate_chunk(&mut round, &library, now)
+            && let Err(error) = self.migrate_chunk(&mut round, &library, now, &budget)
         {
             failure = Some(error);
         }
@@ -854,47 +947,69 @@ impl Writer {
         round: &mut Round<'_>,
         library: &Library,
         now: i64,
+        budget: &Budget,
     ) -> Result<(), ApiError> {
-        let due = self
-            .store
-            .due_timers(now, TIMERS_PER_ROUND)
-            .map_err(|e| ApiError::Internal(e.message))?;
-        let oldest_due_ago = due.first().map(|oldest| now.saturating_sub(oldest.at));
-        self.catch_up_progress(due.len(), due.len() < TIMERS_PER_ROUND, oldest_due_ago);
-        for timer in due {
-            // The index entry just read is the timer's current setting, unless this round
-            // already replaced or removed it.
-            let key = (timer.customer.clone(), timer.timer.clone());
-            if round
-                .timers
-                .get(&key)
-                .is_some_and(|current| *current != Some(timer.at))
-            {
-                continue;
+        // A few at a time, so that a round cut short has not read what it leaves.
+        let mut after: Option<DueTimer> = None;
+        let mut handled = 0;
+        let mut oldest_due_ago = None;
+        let mut done = false;
+        'chunks: while handled < TIMERS_PER_ROUND {
+            let asked = TIMER_CHUNK.min(TIMERS_PER_ROUND - handled);
+            let due = self
+                .store
+                .due_timers_after(now, after.as_ref(), asked)
+                .map_err(|e| ApiError::Internal(e.message))?;
+            if oldest_due_ago.is_none() {
+                oldest_due_ago = due.first().map(|oldest| now.saturating_sub(oldest.at));
             }
-            round
-                .batch
-                .cancel_timer(&timer.customer, &timer.timer, timer.at);
-            round.timers.insert(key, None);
-            // A timer left behind for a customer who is gone (erased while an older version
-            // ran) is dropped without bringing the customer back.
-            if !round.load(&timer.customer)? {
-                continue;
+            let complete = due.len() < asked;
+            after = due.last().cloned();
+            for timer in due {
+                // The rest stay in the index for the next round.
+                if budget.spent(handled) {
+                    break 'chunks;
+                }
+                handled += 1;
+                // The index entry just read is the timer's current setting, unless this round
+                // already replaced or removed it.
+                let key = (timer.customer.clone(), timer.timer.clone());
+                if round
+                    .timers
+                    .get(&key)
+                    .is_some_and(|current| *current != Some(timer.at))
+                {
+                    continue;
+                }
+                round
+                    .batch
+                    .cancel_timer(&timer.customer, &timer.timer, timer.at);
+                round.timers.insert(key, None);
+                // A timer left behind for a customer who is gone (erased while an older version
+                // ran) is dropped without bringing the customer back.
+                if !round.load(&timer.customer)? {
+                    continue;
+                }
+                self.shared
+                    .metrics
+                    .add(&self.shared.metrics.timers_fired, 1);
+                self.shared
+                    .metrics
+                    .observe_lateness(now.saturating_sub(timer.at));
+                self.step(
+                    round,
+                    library,
+                    &timer.customer,
+                    &Input::Timer(timer.timer),
+                    now,
+                )?;
             }
-            self.shared
-                .metrics
-                .add(&self.shared.metrics.timers_fired, 1);
-            self.shared
-                .metrics
-                .observe_lateness(now.saturating_sub(timer.at));
-            self.step(
-                round,
-                library,
-                &timer.customer,
-                &Input::Timer(timer.timer),
-                now,
-            )?;
+            if complete {
+                done = true;
+                break;
+            }
         }
+        self.catch_up_progress(handled, done, oldest_due_ago);
         Ok(())
     }
 
@@ -911,6 +1026,7 @@ impl Writer {
         round: &mut Round<'_>,
         library: &Library,
         now: i64,
+        budget: &Budget,
     ) -> Result<(), ApiError> {
         if self.schedule_cursor.is_none() {
             let due = self
@@ -927,8 +1043,14 @@ impl Writer {
         let Some((journey, fired_at, after)) = self.schedule_cursor.clone() else {
             return Ok(());
         };
-        let ids = self.next_customers(after.as_deref())?;
+        let mut ids = self.next_customers(after.as_deref())?;
+        let found = ids.len();
+        let mut asked = 0;
         for id in &ids {
+            if budget.spent(asked) {
+                break;
+            }
+            asked += 1;
             self.step(
                 round,
                 library,
@@ -939,7 +1061,9 @@ impl Writer {
                 now,
             )?;
         }
-        if ids.len() < SCHEDULE_CHUNK {
+        // Cut short: the next round goes on after the last customer asked.
+        ids.truncate(asked);
+        if asked == found && found < SCHEDULE_CHUNK {
             // Done: remember it (a restart does not fire it again) and plan the next one.
             self.schedule_cursor = None;
             round.batch.counter(
@@ -975,6 +1099,7 @@ impl Writer {
         round: &mut Round<'_>,
         library: &Library,
         now: i64,
+        budget: &Budget,
     ) -> Result<(), ApiError> {
         let Some((journey, after, mut looked_at)) = self.migrations.front().cloned() else {
             return Ok(());
@@ -983,8 +1108,14 @@ impl Writer {
             self.migrations.pop_front();
             return Ok(());
         };
-        let ids = self.next_customers(after.as_deref())?;
+        let mut ids = self.next_customers(after.as_deref())?;
+        let found = ids.len();
+        let mut checked = 0;
         for id in &ids {
+            if budget.spent(checked) {
+                break;
+            }
+            checked += 1;
             let on_older = |state: &CustomerState| {
                 state.journeys.get(&journey).is_some_and(|membership| {
                     membership
@@ -1015,7 +1146,9 @@ impl Writer {
                 )?;
             }
         }
-        if ids.len() < SCHEDULE_CHUNK {
+        // Cut short: the next round goes on after the last customer checked.
+        ids.truncate(checked);
+        if checked == found && found < SCHEDULE_CHUNK {
             self.migrations.pop_front();
             round
                 .batch

@@ -44,8 +44,9 @@ const DICTIONARY_BYTES: usize = 32 * 1024;
 /// zstd's level (its default): at these sizes level 1 saves no time.
 const LEVEL: i32 = 3;
 /// Plain bytes of compressed tables in one batch from which half of them are compressed on a
-/// second thread (about a hundred timer firings that send a message).
-pub const PARALLEL_BYTES: usize = 256 * 1024;
+/// second thread (about twenty timer firings that send a message: a round cut short while
+/// requests wait still uses both cores).
+pub const PARALLEL_BYTES: usize = 64 * 1024;
 /// Values in one window over which the compression ratio is watched.
 const WINDOW: u64 = 1_024;
 /// The first byte of a compressed value.

@@ -370,9 +370,30 @@ impl Store {
     /// Timers due at or before `now`, oldest first, at most `limit` (a range scan of the
     /// ordered index that stops at `now`: future timers are never read).
     pub fn due_timers(&self, now: i64, limit: usize) -> Result<Vec<DueTimer>, Error> {
+        self.due_timers_after(now, None, limit)
+    }
+
+    /// As [`Store::due_timers`], from the timer after `after` in the index (the last one of a
+    /// previous call), so a caller can take the due timers a few at a time.
+    pub fn due_timers_after(
+        &self,
+        now: i64,
+        after: Option<&DueTimer>,
+        limit: usize,
+    ) -> Result<Vec<DueTimer>, Error> {
         let mut out = Vec::new();
         let end = due_end(now);
-        for (k, _) in self.backend.scan(b"t", b"t", end.as_deref(), limit)? {
+        let start = match after {
+            Some(timer) => {
+                let mut key =
+                    timer_index_key(timer.at, &timer.customer, &timer_bytes(&timer.timer));
+                // The smallest key after it.
+                key.push(0);
+                key
+            }
+            None => b"t".to_vec(),
+        };
+        for (k, _) in self.backend.scan(b"t", &start, end.as_deref(), limit)? {
             let Some(at) = k.get(1..9).and_then(time_of) else {
                 continue;
             };
@@ -1043,6 +1064,52 @@ mod tests {
             assert_eq!(due[0].timer, timer(1));
             store.sync().unwrap();
             if let Some(dir) = dir {
+                let _ = std::fs::remove_dir_all(dir);
+            }
+        }
+    }
+
+    #[test]
+    fn due_timers_taken_a_few_at_a_time_come_out_as_all_at_once() {
+        let timer = |seq| TimerId::Wake {
+            journey: "j".into(),
+            instance: 1,
+            seq,
+        };
+        for (name, store, dir) in stores() {
+            let mut batch = Batch::new();
+            // Several customers at the same instant, two timers of one customer, a future one.
+            for (n, at) in [
+                (0, 10),
+                (1, 10),
+                (2, 10),
+                (3, 5),
+                (4, 20),
+                (5, 10),
+                (6, 500),
+            ] {
+                batch.set_timer(&format!("c{n}"), &timer(1), at, None);
+            }
+            batch.set_timer("c1", &timer(2), 10, None);
+            store.apply(batch).unwrap();
+            let all = store.due_timers(100, 100).unwrap();
+            assert_eq!(all.len(), 7, "{name}");
+            for size in [1, 2, 3] {
+                let mut taken = Vec::new();
+                let mut after: Option<DueTimer> = None;
+                loop {
+                    let chunk = store.due_timers_after(100, after.as_ref(), size).unwrap();
+                    after = chunk.last().cloned();
+                    let last = chunk.len() < size;
+                    taken.extend(chunk);
+                    if last {
+                        break;
+                    }
+                }
+                assert_eq!(taken, all, "{name}, {size} at a time");
+            }
+            if let Some(dir) = dir {
+                drop(store);
                 let _ = std::fs::remove_dir_all(dir);
             }
         }

@@ -250,6 +250,23 @@ async fn post_at_rate(
     rate: f64,
     event: fn(usize) -> String,
 ) -> Result<Paced, Error> {
+    calls_at_rate(addr, total, rate, move |i| load::Call {
+        method: "POST",
+        path: "/v1/events".to_string(),
+        body: event(i),
+        expected: 200,
+    })
+    .await
+}
+
+/// Sends `call(0..total)` one by one at `rate` a second from eight connections (call `i`
+/// leaves at start + i / rate); every answer must have the call's expected status.
+async fn calls_at_rate(
+    addr: std::net::SocketAddr,
+    total: usize,
+    rate: f64,
+    call: impl Fn(usize) -> load::Call + Copy + Send + 'static,
+) -> Result<Paced, Error> {
     const LANES: usize = 8;
     let start = tokio::time::Instant::now() + Duration::from_millis(100);
     let mut tasks = tokio::task::JoinSet::new();
@@ -262,9 +279,10 @@ async fn post_at_rate(
                 let due = start + Duration::from_secs_f64(i as f64 / rate);
                 behind = behind.max(tokio::time::Instant::now().saturating_duration_since(due));
                 tokio::time::sleep_until(due).await;
+                let call = call(i);
                 let at = Instant::now();
                 client
-                    .expect("POST", "/v1/events", Some(&event(i)), 200)
+                    .expect(call.method, &call.path, Some(&call.body), call.expected)
                     .await?;
                 sent.push((i, at, at.elapsed()));
             }
@@ -388,14 +406,32 @@ fn review_dates(outbox: &Path, probe: &str) -> Vec<i64> {
         .collect()
 }
 
+/// Profile puts a second sent while measure 5's timers fire.
+const BURST_PROBE_RATE: f64 = 200.0;
+/// For how long they are sent, from a second before the due instant.
+const BURST_PROBE_SECONDS: f64 = 4.0;
+
 /// Measure 5: `timers` customers enter `delivery_and_review` on the same (virtual) day in UTC,
 /// so `wait 4 days` + `wait until 10:30` ends for all of them at one instant. The clock runs
 /// `speed` times faster (`journey run --speed`, `engine::clock::Fast`) so that instant comes in
 /// about a minute; firing, stepping and committing are the same code as with the real clock.
 pub async fn timers(ctx: &mut Context) -> Result<(), Error> {
+    burst(ctx, false).await
+}
+
+/// Measure 9: measure 5's burst while other customers' profiles are put at
+/// [`BURST_PROBE_RATE`] a second, from a second before the due instant: how long a shop's
+/// writes wait while the timers fire, and how much they slow the burst.
+pub async fn writes_during_burst(ctx: &mut Context) -> Result<(), Error> {
+    burst(ctx, true).await
+}
+
+/// Measures 5 and 9: the burst, with the profile puts (`probed`) or alone.
+async fn burst(ctx: &mut Context, probed: bool) -> Result<(), Error> {
     let (total, speed) = (ctx.options.timers, ctx.options.speed);
     let speed_f = f64::from(speed);
-    let (mut server, _) = Server::start(&ctx.setup, &ctx.work.join("timers"), speed).await?;
+    let folder = if probed { "burst-writes" } else { "timers" };
+    let (mut server, _) = Server::start(&ctx.setup, &ctx.work.join(folder), speed).await?;
     let addr = server.addr;
     let probe = timed(total);
     load::put_profiles(addr, ctx.options.clients, total + 1, timed, "UTC").await?;
@@ -445,6 +481,27 @@ pub async fn timers(ctx: &mut Context) -> Result<(), Error> {
         int(total as f64),
         due_in
     );
+    // Meanwhile other customers' profiles are put at a steady rate, from a second before the
+    // due instant until well after the burst: how long a shop's writes wait while it fires.
+    let probes = if probed {
+        (BURST_PROBE_RATE * BURST_PROBE_SECONDS) as usize
+    } else {
+        0
+    };
+    let prober = tokio::spawn(async move {
+        let start = Duration::from_secs_f64((due_in - 1.1).max(0.0));
+        tokio::time::sleep(start).await;
+        calls_at_rate(addr, probes, BURST_PROBE_RATE, |i| {
+            let customer = format!("b{i:07}");
+            load::Call {
+                method: "PUT",
+                path: format!("/v1/customers/{customer}"),
+                body: load::profile(&customer, "UTC"),
+                expected: 204,
+            }
+        })
+        .await
+    });
     // Count firings from /metrics every 10 ms around the due instant.
     tokio::time::sleep(Duration::from_secs_f64((due_in - 2.0).max(0.0))).await;
     let confirmations = server::emails(&server.outbox()).len();
@@ -474,6 +531,9 @@ pub async fn timers(ctx: &mut Context) -> Result<(), Error> {
     {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+    let puts = prober
+        .await
+        .map_err(|e| Error(format!("the profile puts failed: {e}")))??;
     let dates = review_dates(&server.outbox(), &probe);
     server.terminate()?;
     let (Some(first_fired), Some(all_fired)) = (first_fired, all_fired) else {
@@ -518,6 +578,42 @@ pub async fn timers(ctx: &mut Context) -> Result<(), Error> {
         ms(lateness.max),
         lateness_max / speed_f
     );
+    // The puts sent while the timers were firing (from the due instant to the last firing).
+    let during: Vec<Duration> = puts
+        .sent
+        .iter()
+        .filter(|(_, at, _)| *at >= due_at && *at <= all_fired)
+        .map(|(_, _, ack)| *ack)
+        .collect();
+    if probed {
+        let ack = load::spread(&during);
+        println!(
+            "  profile puts at {} /s from 1 s before the due instant: {} sent while the timers fired, answered in p50 {} p99 {} max {}",
+            int(BURST_PROBE_RATE),
+            during.len(),
+            ms(ack.p50),
+            ms(ack.p99),
+            ms(ack.max)
+        );
+        ctx.figures.push(Figure::new(
+            "profile puts during that burst: ack p50 / p99 / max",
+            format!("{} / {} / {}", ms(ack.p50), ms(ack.p99), ms(ack.max)),
+            "p99 ≤ 25 ms".to_string(),
+            Some(!during.is_empty() && ack.p99 <= Duration::from_millis(25)),
+        ));
+        ctx.figures.push(Figure::new(
+            "timer lateness p50 / p99 / max with those puts",
+            format!(
+                "{} / {} / {}",
+                ms(lateness.p50),
+                ms(lateness.p99),
+                ms(lateness.max)
+            ),
+            "(measure 5: alone)".to_string(),
+            None,
+        ));
+        return Ok(());
+    }
     ctx.figures.push(Figure::new(
         "timer firings/s, all due at one instant (each sends an email)",
         format!("{} /s", int(rate)),
