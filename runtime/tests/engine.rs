@@ -706,6 +706,16 @@ fn a_schedule_asks_every_customer_but_rewrites_none_it_leaves_as_they_were() {
     assert_eq!(store.customer_ids(None, 100).unwrap().len(), 30);
 }
 
+/// A request putting `customer`'s email address (`customer@example.it`), answered to nobody.
+fn profile_with_email(customer: &str) -> journey_runtime::engine::Request {
+    let email = serde_json::json!({ "email": format!("{customer}@example.it") });
+    journey_runtime::engine::Request::Profile(
+        customer.to_string(),
+        email.as_object().unwrap().clone(),
+        tokio::sync::oneshot::channel().0,
+    )
+}
+
 #[test]
 fn a_burst_of_timers_sends_one_message_each_in_the_order_they_fell_due() {
     use journey_runtime::engine::Request;
@@ -716,17 +726,7 @@ fn a_burst_of_timers_sends_one_message_each_in_the_order_they_fell_due() {
     let (mut writer, store, clock) = deployed_writer();
     let start = 1_795_000_000;
     let name = |n: usize| format!("c{n:03}");
-    let profiles = (0..BURST)
-        .map(|n| {
-            let email = serde_json::json!({ "email": format!("{}@example.it", name(n)) });
-            Request::Profile(
-                name(n),
-                email.as_object().unwrap().clone(),
-                oneshot::channel().0,
-            )
-        })
-        .collect();
-    writer.round(profiles);
+    writer.round((0..BURST).map(|n| profile_with_email(&name(n))).collect());
     let mut events: Vec<Submission> = (0..BURST)
         .map(|n| subscribed_by(&name(n), &format!("a{n}"), start))
         .collect();
@@ -785,17 +785,7 @@ fn while_a_shop_waits_a_burst_fires_in_short_rounds_and_loses_no_timer() {
     let (mut writer, store, clock, shared) = deployed_writer_sharing(JOURNEY);
     let start = 1_795_000_000;
     let name = |n: usize| format!("c{n:03}");
-    let profiles = (0..BURST)
-        .map(|n| {
-            let email = serde_json::json!({ "email": format!("{}@example.it", name(n)) });
-            Request::Profile(
-                name(n),
-                email.as_object().unwrap().clone(),
-                oneshot::channel().0,
-            )
-        })
-        .collect();
-    writer.round(profiles);
+    writer.round((0..BURST).map(|n| profile_with_email(&name(n))).collect());
     let events = (0..BURST)
         .map(|n| subscribed_by(&name(n), &format!("a{n}"), start))
         .collect();
@@ -822,12 +812,7 @@ fn while_a_shop_waits_a_burst_fires_in_short_rounds_and_loses_no_timer() {
     shared
         .waiting
         .store(0, std::sync::atomic::Ordering::Relaxed);
-    let profile = serde_json::json!({ "email": "shop@example.it" });
-    writer.round(vec![Request::Profile(
-        "shop".to_string(),
-        profile.as_object().unwrap().clone(),
-        oneshot::channel().0,
-    )]);
+    writer.round(vec![profile_with_email("shop")]);
     assert_eq!(queued(), 3 * first, "a round carrying a request is short");
     // With neither, the next round fires the rest at once.
     writer.round(Vec::new());
