@@ -689,21 +689,27 @@ fn a_schedule_asks_every_customer_but_rewrites_none_it_leaves_as_they_were() {
     writer.round(Vec::new());
     assert_eq!(written() - before, 30);
     // The next morning at 10:00 the schedule asks all 30; none has 1,000 orders.
-    let steps = |shared: &Shared| {
-        shared
-            .metrics
-            .render()
-            .lines()
-            .find_map(|l| l.strip_prefix("journey_vm_steps_total "))
-            .map(|v| v.parse::<f64>().unwrap())
-            .unwrap()
-    };
-    let (steps_before, before) = (steps(&shared), written());
+    let (steps_before, before) = (vm_steps(&shared), written());
     clock.0.store(1_795_082_400 + 1, Ordering::SeqCst);
     writer.round(Vec::new());
-    assert_eq!(steps(&shared) - steps_before, 30.0, "every customer asked");
+    assert_eq!(
+        vm_steps(&shared) - steps_before,
+        30.0,
+        "every customer asked"
+    );
     assert_eq!(written() - before, 0, "no customer rewritten");
     assert_eq!(store.customer_ids(None, 100).unwrap().len(), 30);
+}
+
+/// The VM steps the writer of `shared` has counted.
+fn vm_steps(shared: &journey_runtime::engine::Shared) -> f64 {
+    shared
+        .metrics
+        .render()
+        .lines()
+        .find_map(|l| l.strip_prefix("journey_vm_steps_total "))
+        .map(|v| v.parse::<f64>().unwrap())
+        .unwrap()
 }
 
 /// A request putting `customer`'s email address (`customer@example.it`), answered to nobody.
@@ -842,27 +848,22 @@ fn a_schedule_cut_short_by_waiting_requests_asks_every_customer_once() {
     writer.round(vec![Request::Events(events, oneshot::channel().0)]);
     clock.0.store(start + 7_200, Ordering::SeqCst);
     writer.round(Vec::new());
-    let steps = || {
-        shared
-            .metrics
-            .render()
-            .lines()
-            .find_map(|l| l.strip_prefix("journey_vm_steps_total "))
-            .map(|v| v.parse::<f64>().unwrap())
-            .unwrap()
-    };
     // The next morning at 10:00 the schedule asks every customer, a few per round while a
     // request from outside waits.
     writer.set_round_budget(std::time::Duration::ZERO);
     shared.sending(&Request::Erase("shop".to_string(), oneshot::channel().0));
-    let before = steps();
+    let before = vm_steps(&shared);
     clock.0.store(1_795_082_400 + 1, Ordering::SeqCst);
     writer.round(Vec::new());
-    let first = steps() - before;
+    let first = vm_steps(&shared) - before;
     assert!(first > 0.0 && first < 40.0, "a short round asked {first}");
     for _ in 0..10 {
         writer.round(Vec::new());
     }
-    assert_eq!(steps() - before, 40.0, "every customer asked once");
+    assert_eq!(
+        vm_steps(&shared) - before,
+        40.0,
+        "every customer asked once"
+    );
     assert_eq!(store.customer_ids(None, 100).unwrap().len(), 40);
 }
