@@ -106,6 +106,13 @@ async fn after_downtime_every_overdue_timer_fires_and_the_catch_up_is_reported()
             .collect();
         engine.submit(events).await.unwrap();
     }
+    // Every request answered was taken off the count of those waiting.
+    assert!(
+        engine
+            .metrics()
+            .render()
+            .contains("\njourney_requests_waiting 0\n")
+    );
     engine.shutdown();
     assert_eq!(store.count_due(start + 3600).unwrap(), CUSTOMERS as u64);
     assert!(store.outbox(0, CUSTOMERS).unwrap().is_empty());
@@ -816,7 +823,8 @@ fn while_a_shop_waits_a_burst_fires_in_short_rounds_and_loses_no_timer() {
     // Nothing waits any more, but a round carrying a request answers it only once committed:
     // it is short too.
     shared
-        .waiting
+        .metrics
+        .requests_waiting
         .store(0, std::sync::atomic::Ordering::Relaxed);
     writer.round(vec![profile_with_email("shop")]);
     assert_eq!(queued(), 3 * first, "a round carrying a request is short");

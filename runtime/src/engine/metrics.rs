@@ -27,6 +27,9 @@ pub struct Metrics {
     pub runtime_errors: AtomicU64,
     /// Durable commits.
     pub commits: AtomicU64,
+    /// Requests from outside (events, profiles, erasures, deploys) sent to the writer and not
+    /// taken yet: while there are some, a round cuts its own work short.
+    pub requests_waiting: AtomicU64,
     commit_seconds: Mutex<(f64, f64)>,
     lateness: Mutex<(i64, u64)>,
 }
@@ -120,6 +123,10 @@ impl Metrics {
                 sums.0, sums.1
             ));
         }
+        out.push_str(&format!(
+            "# HELP journey_requests_waiting Requests from outside waiting for the engine's writer.\n# TYPE journey_requests_waiting gauge\njourney_requests_waiting {}\n",
+            self.requests_waiting.load(Ordering::Relaxed)
+        ));
         if let Ok(late) = self.lateness.lock() {
             out.push_str(&format!(
                 "# HELP journey_timer_lateness_seconds_max The latest a timer fired after its time.\n# TYPE journey_timer_lateness_seconds_max gauge\njourney_timer_lateness_seconds_max {}\n",

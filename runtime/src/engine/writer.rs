@@ -8,7 +8,7 @@
 
 use std::collections::HashMap;
 use std::str::FromStr;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -118,11 +118,9 @@ impl Request {
 pub struct Shared {
     /// The deployed programs.
     pub library: Mutex<Arc<Library>>,
-    /// Counters.
+    /// Counters, among them the requests waiting for the writer (`requests_waiting`: while
+    /// there are some, a round cuts its own work short, [`ROUND_BUDGET`]).
     pub metrics: Metrics,
-    /// Requests from outside (events, profiles, erasures, deploys) sent to the writer and not
-    /// taken yet: while there are some, a round cuts its own work short (`ROUND_BUDGET`).
-    pub waiting: AtomicUsize,
 }
 
 impl Shared {
@@ -131,29 +129,32 @@ impl Shared {
         Shared {
             library: Mutex::new(Arc::new(library)),
             metrics: Metrics::default(),
-            waiting: AtomicUsize::new(0),
         }
     }
 
     /// Counts `request` as waiting, if it comes from outside; call before sending it.
     pub fn sending(&self, request: &Request) {
         if request.is_from_outside() {
-            self.waiting.fetch_add(1, Ordering::Relaxed);
+            self.metrics
+                .requests_waiting
+                .fetch_add(1, Ordering::Relaxed);
         }
     }
 
     /// Counts `request` as taken by the writer.
     fn taken(&self, request: &Request) {
         if request.is_from_outside() {
-            let _ = self
-                .waiting
-                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1));
+            let _ = self.metrics.requests_waiting.fetch_update(
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+                |n| n.checked_sub(1),
+            );
         }
     }
 
     /// Whether requests from outside are waiting for the writer.
     fn writes_waiting(&self) -> bool {
-        self.waiting.load(Ordering::Relaxed) > 0
+        self.metrics.requests_waiting.load(Ordering::Relaxed) > 0
     }
 }
 
