@@ -374,6 +374,8 @@ fn a_delivered_report_settles_the_message_once_and_logs_it_without_reading_it() 
     let report = || DeliveryReport::Delivered {
         attempt: 1,
         customer: record.customer.clone(),
+        journey: record.message.journey.clone(),
+        template: record.message.template.clone(),
         message_id: record.message.message_id.clone(),
     };
     writer.round(vec![Request::Delivery(
@@ -394,6 +396,8 @@ fn a_delivered_report_settles_the_message_once_and_logs_it_without_reading_it() 
     assert_eq!(entries.len(), 1, "{entries:?}");
     assert_eq!(entries[0]["entry"]["message_id"], record.message.message_id);
     assert_eq!(entries[0]["entry"]["attempts"], 1);
+    assert_eq!(entries[0]["entry"]["journey"], record.message.journey);
+    assert_eq!(entries[0]["entry"]["template"], record.message.template);
     // The same report again (a retried report after a crash): nothing more.
     writer.round(vec![Request::Delivery(
         *seq,

@@ -280,6 +280,20 @@ fn run_takes_events_over_http_and_writes_the_messages_to_the_outbox() {
     loop {
         let (_, body) = http(server.port, "GET", "/v1/customers/giulia", None).unwrap();
         if body.contains("delivered (attempt 1)") {
+            // Named by its journey and template, as a marketer knows it.
+            let view: serde_json::Value = serde_json::from_str(&body).unwrap();
+            let delivered = view["decisions"]
+                .as_array()
+                .and_then(|d| d.iter().find(|d| d["kind"] == "delivered"))
+                .cloned()
+                .unwrap_or_default();
+            assert_eq!(delivered["journey"], "support_auto_reply", "{body}");
+            assert!(
+                delivered["why"]
+                    .as_str()
+                    .is_some_and(|why| why.starts_with("`support_auto_reply_email` delivered")),
+                "{body}"
+            );
             break;
         }
         assert!(Instant::now() < deadline, "no delivery in the log: {body}");

@@ -206,6 +206,8 @@ async fn deliver_one(
             DeliveryReport::Delivered {
                 attempt,
                 customer: record.customer.clone(),
+                journey: message.journey.clone(),
+                template: message.template.clone(),
                 message_id: id.clone(),
             }
         }

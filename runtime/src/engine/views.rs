@@ -130,14 +130,20 @@ fn describe(effect: &serde_json::Value) -> String {
                 .unwrap_or("the shop"),
             text("subject")
         ),
-        "delivered" => format!(
-            "{} delivered (attempt {})",
-            text("message_id"),
-            effect
+        "delivered" => {
+            let attempt = effect
                 .get("attempts")
                 .and_then(serde_json::Value::as_u64)
-                .unwrap_or(1)
-        ),
+                .unwrap_or(1);
+            // Entries written before 2026-12-03 name only the message.
+            match text("template") {
+                "" => format!("{} delivered (attempt {attempt})", text("message_id")),
+                template => format!(
+                    "`{template}` delivered (attempt {attempt}), Message-ID {}",
+                    text("message_id")
+                ),
+            }
+        }
         "goal" => format!("goal `{}` reached", text("goal")),
         "exit" => format!(
             "left the journey ({})",

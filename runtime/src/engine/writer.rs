@@ -54,6 +54,10 @@ pub enum DeliveryReport {
         attempt: u32,
         /// Whose message it was (for the decision log: the writer need not read the message).
         customer: String,
+        /// The journey that sent it.
+        journey: String,
+        /// Its template.
+        template: String,
         /// Its Message-ID.
         message_id: String,
     },
@@ -1240,6 +1244,8 @@ impl Writer {
         if let DeliveryReport::Delivered {
             attempt,
             customer,
+            journey,
+            template,
             message_id,
         } = report
         {
@@ -1249,7 +1255,10 @@ impl Writer {
                 round.audit(
                     &customer,
                     now,
-                    vec![serde_json::json!({ "effect": "delivered", "message_id": message_id, "attempts": attempt })],
+                    vec![serde_json::json!({
+                        "effect": "delivered", "journey": journey, "template": template,
+                        "message_id": message_id, "attempts": attempt,
+                    })],
                 );
             }
             return Ok(()); // Or already settled (or erased).
@@ -1284,7 +1293,11 @@ impl Writer {
                 round.audit(
                     &record.customer,
                     now,
-                    vec![serde_json::json!({ "effect": "delivery_retry", "message_id": record.message.message_id, "reason": reason })],
+                    vec![serde_json::json!({
+                        "effect": "delivery_retry", "journey": record.message.journey,
+                        "template": record.message.template,
+                        "message_id": record.message.message_id, "reason": reason,
+                    })],
                 );
             }
             DeliveryReport::Permanent { reason, suppress } => {
@@ -1304,7 +1317,11 @@ impl Writer {
                 round.audit(
                     &record.customer,
                     now,
-                    vec![serde_json::json!({ "effect": "dead_letter", "message_id": record.message.message_id, "reason": reason })],
+                    vec![serde_json::json!({
+                        "effect": "dead_letter", "journey": record.message.journey,
+                        "template": record.message.template,
+                        "message_id": record.message.message_id, "reason": reason,
+                    })],
                 );
             }
             DeliveryReport::Dropped { reason } => {
@@ -1312,7 +1329,11 @@ impl Writer {
                 round.audit(
                     &record.customer,
                     now,
-                    vec![serde_json::json!({ "effect": "not_delivered", "message_id": record.message.message_id, "reason": reason })],
+                    vec![serde_json::json!({
+                        "effect": "not_delivered", "journey": record.message.journey,
+                        "template": record.message.template,
+                        "message_id": record.message.message_id, "reason": reason,
+                    })],
                 );
             }
         }
