@@ -8,9 +8,9 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use journey_runtime::api::Api;
-use journey_runtime::config::Config;
+use journey_runtime::config::{Config, StoreBackend};
 use journey_runtime::engine::{self, Clock, Engine, Fast, SystemClock};
-use journey_runtime::store::{Sled, Store};
+use journey_runtime::store::{Backend, Memory, Sled, Store};
 
 use crate::check::usage_error;
 
@@ -135,16 +135,23 @@ async fn serve(config: Config) -> ExitCode {
         Ok(secret) => secret,
         Err(error) => return usage_error(&error.0),
     };
-    let backend = match Sled::open_with(&data.join("store"), config.store.compression) {
-        Ok(backend) => backend,
-        Err(error) => return usage_error(&error.message),
+    let (backend, kind): (Arc<dyn Backend>, &str) = match config.store.backend {
+        StoreBackend::Sled => {
+            match Sled::open_with(&data.join("store"), config.store.compression) {
+                Ok(sled) if sled.compressed() => (Arc::new(sled), "store compressed"),
+                Ok(sled) => (Arc::new(sled), "store not compressed"),
+                Err(error) => return usage_error(&error.message),
+            }
+        }
+        StoreBackend::Memory => {
+            tracing::warn!(
+                "[store] backend = \"memory\": customers, timers and queued messages are lost when \
+                 journey run stops; for demos and benchmarks only"
+            );
+            (Arc::new(Memory::new()), "store in memory, not kept")
+        }
     };
-    let compressed = if backend.compressed() {
-        "compressed"
-    } else {
-        "not compressed"
-    };
-    let store = match Store::open(Arc::new(backend)) {
+    let store = match Store::open(backend) {
         Ok(store) => store,
         Err(error) => return usage_error(&error.message),
     };
@@ -199,7 +206,7 @@ async fn serve(config: Config) -> ExitCode {
         .local_addr()
         .map_or_else(|_| config.ingest.listen.to_string(), |a| a.to_string());
     tracing::info!(
-        "journey run: listening on http://{address}, data in {} (store {compressed}), journeys from {}",
+        "journey run: listening on http://{address}, data in {} ({kind}), journeys from {}",
         data.display(),
         journeys.display()
     );

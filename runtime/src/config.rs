@@ -43,6 +43,20 @@ pub struct StoreConfig {
     /// disk, for more CPU per write and a slower start. A store keeps the setting it was made
     /// with.
     pub compression: bool,
+    /// Where customers' places are kept (default `sled`, on disk in the data folder).
+    pub backend: StoreBackend,
+}
+
+/// The `[store] backend` values.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StoreBackend {
+    /// sled, in `store/` under the data folder: the durable default.
+    #[default]
+    Sled,
+    /// In memory only: nothing survives a stop or a crash, and nothing is acknowledged as
+    /// durable. For demos, and for benchmarks that weigh the store's share.
+    Memory,
 }
 
 /// The `[shop]` table.
@@ -216,6 +230,16 @@ mod tests {
         );
         let config = Config::parse("[store]\ncompression = true\n").unwrap();
         assert!(config.store.compression);
+        assert_eq!(config.store.backend, StoreBackend::Sled, "sled by default");
+        let config = Config::parse("[store]\nbackend = \"memory\"\n").unwrap();
+        assert_eq!(config.store.backend, StoreBackend::Memory);
+        let typo = Config::parse("[store]\nbackend = \"memroy\"\n")
+            .err()
+            .unwrap();
+        assert!(
+            typo.0.contains("memroy") && typo.0.contains("`sled`"),
+            "{typo}"
+        );
         let Err(error) = Config::parse("[shop]\nnmae = \"x\"\n") else {
             panic!("a misspelled key must be refused");
         };

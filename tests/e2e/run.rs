@@ -349,6 +349,37 @@ fn after_kill_9_and_a_restart_the_waits_end_and_nothing_is_sent_twice() {
 }
 
 #[test]
+fn a_store_in_memory_runs_the_journeys_says_so_and_keeps_nothing() {
+    let dir = temp_dir("run-memory");
+    let data = dir.join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    let config = dir.join("journey.toml");
+    std::fs::write(&config, "[store]\nbackend = \"memory\"\n").unwrap();
+    let server = Server::start_with_config(&data, &journeys_dir(), 1, &config);
+    http(server.port, "PUT", "/v1/customers/giulia", Some(GIULIA)).unwrap();
+    let body = format!(
+        r#"{{"event":"order_placed","customer":"giulia","id":"order-A1","data":{}}}"#,
+        order("A1")
+    );
+    let (status, answer) = http(server.port, "POST", "/v1/events", Some(&body)).unwrap();
+    assert_eq!(status, 200, "{answer}");
+    server.wait_for_email("X-Journey: order_confirmation/");
+    let log = server.log_text();
+    assert!(log.contains("store in memory, not kept"), "{log}");
+    assert!(log.contains("lost when journey run stops"), "{log}");
+    assert!(!data.join("store").exists(), "nothing of the store on disk");
+    let (code, _) = server.terminate();
+    assert_eq!(code, Some(0));
+    // Started again: giulia is not known any more, and her order is new.
+    let server = Server::start_with_config(&data, &journeys_dir(), 1, &config);
+    let (status, _) = http(server.port, "GET", "/v1/customers/giulia", None).unwrap();
+    assert_eq!(status, 404);
+    let (_, answer) = http(server.port, "POST", "/v1/events", Some(&body)).unwrap();
+    assert!(answer.contains("processed"), "{answer}");
+    server.terminate();
+}
+
+#[test]
 fn a_folder_that_does_not_compile_is_refused_at_the_first_start() {
     let dir = temp_dir("run-broken");
     let journeys = dir.join("journeys");

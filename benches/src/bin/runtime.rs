@@ -23,7 +23,9 @@
 //! default 3,600), `--steady-speed S` (measure 8's, default 1,440), `--clients N` (default 64), `--only DIGITS` (e.g. `--only 123`; 6 and 7
 //! run together), `--dir PATH` (where the temporary folders go, default the system's temporary
 //! folder), `--binary PATH`, `--keep` (keep the data folders), `--compressed` (`journey run` with
-//! `[store] compression = true`). `--breakdown DATA N` only prints
+//! `[store] compression = true`), `--memory` (`journey run` with `[store] backend = "memory"`: the
+//! same measures without sled and without durability, to weigh the store's share; not with 6
+//! and 7). `--breakdown DATA N` only prints
 //! what the store of a stopped data folder holds, table by table, per customer of `N`.
 
 #[path = "runtime/disk.rs"]
@@ -104,6 +106,8 @@ pub struct Options {
     pub keep: bool,
     /// Run `journey run` with `[store] compression = true`.
     pub compressed: bool,
+    /// Run `journey run` with `[store] backend = "memory"`.
+    pub memory: bool,
     /// Seconds for each of F and C.
     pub seconds: f64,
     /// Only print what a stopped data folder's store holds, table by table, for this many
@@ -134,6 +138,7 @@ impl Options {
             binary: repo().join("target/release/journey"),
             keep: false,
             compressed: false,
+            memory: false,
             seconds: 4.0,
             breakdown: None,
         };
@@ -178,6 +183,7 @@ impl Options {
                 "--binary" => options.binary = PathBuf::from(value()?),
                 "--keep" => options.keep = true,
                 "--compressed" => options.compressed = true,
+                "--memory" => options.memory = true,
                 "--breakdown" => {
                     let folder = PathBuf::from(value()?);
                     options.breakdown = Some((folder, number(value()?)?));
@@ -305,10 +311,17 @@ fn setup(options: &Options) -> Result<Setup, Error> {
             options.binary.display()
         )));
     }
+    if options.memory && (options.only.contains('6') || options.only.contains('7')) {
+        return Err(Error(
+            "measures 6 and 7 weigh the store on disk: leave out --memory, or pick others with --only"
+                .to_string(),
+        ));
+    }
     Ok(Setup {
         binary: options.binary.clone(),
         journeys: repo().join("journeys"),
         compressed: options.compressed,
+        memory: options.memory,
     })
 }
 
@@ -398,6 +411,11 @@ async fn run(options: Options) -> Result<(), Error> {
         .join(format!("journey-bench-runtime-{}", std::process::id()));
     std::fs::create_dir_all(&work)?;
     machine();
+    if options.memory {
+        println!(
+            "store: in memory (--memory): nothing is written to disk and nothing is durable; the figures weigh the rest of the system, not the product"
+        );
+    }
     let mut ctx = Context {
         setup,
         work: work.clone(),
@@ -450,6 +468,9 @@ async fn run(options: Options) -> Result<(), Error> {
         }
     }
     table(&ctx.figures);
+    if ctx.options.memory {
+        println!("(store in memory: the targets hold for the durable store, not for this run)");
+    }
     if ctx.options.keep {
         println!("data kept in {}", work.display());
     } else {

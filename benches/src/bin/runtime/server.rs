@@ -20,6 +20,8 @@ pub struct Setup {
     pub journeys: PathBuf,
     /// Whether new stores are compressed (`[store] compression`).
     pub compressed: bool,
+    /// Whether the store is in memory (`[store] backend = "memory"`).
+    pub memory: bool,
 }
 
 /// A running `journey run`, killed when dropped.
@@ -53,8 +55,9 @@ impl Server {
         std::fs::write(
             &config,
             format!(
-                "[log]\nlevel = \"warn\"\n\n[store]\ncompression = {}\n",
-                setup.compressed
+                "[log]\nlevel = \"warn\"\n\n[store]\ncompression = {}\nbackend = \"{}\"\n",
+                setup.compressed,
+                if setup.memory { "memory" } else { "sled" }
             ),
         )?;
         let port = free_port()?;
