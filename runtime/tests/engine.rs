@@ -179,13 +179,30 @@ fn deployed_writer_sharing(
     Arc<Manual>,
     Arc<journey_runtime::engine::Shared>,
 ) {
+    deployed_writer_over(source, Store::memory())
+}
+
+/// [`deployed_writer_sharing`] over `store`.
+fn deployed_writer_over(
+    source: &str,
+    store: Store,
+) -> (
+    journey_runtime::engine::Writer,
+    Store,
+    Arc<Manual>,
+    Arc<journey_runtime::engine::Shared>,
+) {
     use journey_runtime::engine::{Request, Shared, Writer};
 
     let built = journey_compiler::build_files(
         vec![("benvenuto.journey".to_string(), source.to_string())],
         &journey_compiler::NoImports,
     );
-    let store = Store::memory();
+    assert!(
+        !built.programs.is_empty(),
+        "{:?}",
+        built.checked.diagnostics
+    );
     let clock = Arc::new(Manual(AtomicI64::new(1_795_000_000)));
     let shared = Arc::new(Shared::new(journey_runtime::vm::Library::new()));
     let mut writer = Writer::new(
@@ -620,11 +637,12 @@ fn a_store_written_before_the_counts_were_kept_is_counted_once_at_start() {
     assert!(backend.get(b"nshort").unwrap().is_none());
 }
 
-/// A memory backend that counts the customer states written.
+/// A memory backend that counts the customer states written, and those read by scans.
 #[derive(Default)]
 struct CountingStates {
     inner: journey_runtime::store::Memory,
     written: std::sync::atomic::AtomicUsize,
+    scanned: std::sync::atomic::AtomicUsize,
 }
 
 impl journey_runtime::store::Backend for CountingStates {
@@ -639,7 +657,11 @@ impl journey_runtime::store::Backend for CountingStates {
         end: Option<&[u8]>,
         limit: usize,
     ) -> Result<journey_runtime::store::Pairs, journey_runtime::store::Error> {
-        self.inner.scan(prefix, start, end, limit)
+        let pairs = self.inner.scan(prefix, start, end, limit)?;
+        if prefix == b"c" {
+            self.scanned.fetch_add(pairs.len(), Ordering::SeqCst);
+        }
+        Ok(pairs)
     }
 
     fn apply(
@@ -663,32 +685,27 @@ impl journey_runtime::store::Backend for CountingStates {
     }
 }
 
+/// A journey file with [`JOURNEY`] and a schedule asking every customer at 10:00 UTC (and
+/// sending to none: nobody has 1,000 orders).
+fn with_morning_schedule() -> String {
+    format!(
+        "{JOURNEY}\njourney fedeli \"Fedeli\" {{\n  when schedule \"0 10 * * *\" in \"UTC\" for customers\n    where (customer.orders_count ?? 0) > 1000\n  send email grazie\n}}\n"
+    )
+}
+
 #[test]
 fn a_schedule_asks_every_customer_but_rewrites_none_it_leaves_as_they_were() {
-    use journey_runtime::engine::{Request, Shared, Writer};
+    use journey_runtime::engine::Request;
     use tokio::sync::oneshot;
 
-    let source = format!(
-        "{JOURNEY}\njourney fedeli \"Fedeli\" {{\n  when schedule \"0 10 * * *\" in \"UTC\" for customers\n    where (customer.orders_count ?? 0) > 1000\n  send email grazie\n}}\n"
-    );
-    let built = journey_compiler::build_files(
-        vec![("benvenuto.journey".to_string(), source)],
-        &journey_compiler::NoImports,
-    );
-    assert!(built.programs.len() == 2, "{:?}", built.checked.diagnostics);
     let backend = Arc::new(CountingStates::default());
-    let store = Store::open(backend.clone()).unwrap();
-    let shared = Arc::new(Shared::new(journey_runtime::vm::Library::new()));
+    let (mut writer, store, clock, shared) = deployed_writer_over(
+        &with_morning_schedule(),
+        Store::open(backend.clone()).unwrap(),
+    );
+    let deployed = shared.library.lock().unwrap().current_programs().count();
+    assert_eq!(deployed, 2, "both journeys deployed");
     let start = 1_795_000_000; // 2026-11-18 11:06:40 UTC
-    let clock = Arc::new(Manual(AtomicI64::new(start)));
-    let mut writer = Writer::new(
-        store.clone(),
-        journey_runtime::scenario::environment(None, None),
-        clock.clone(),
-        shared.clone(),
-    )
-    .unwrap();
-    writer.round(vec![Request::Deploy(built.programs, oneshot::channel().0)]);
     let events = (0..30)
         .map(|n| subscribed_by(&format!("c{n}"), &format!("a{n}"), start))
         .collect();
@@ -849,33 +866,94 @@ fn a_schedule_cut_short_by_waiting_requests_asks_every_customer_once() {
     use journey_runtime::engine::Request;
     use tokio::sync::oneshot;
 
-    let source = format!(
-        "{JOURNEY}\njourney fedeli \"Fedeli\" {{\n  when schedule \"0 10 * * *\" in \"UTC\" for customers\n    where (customer.orders_count ?? 0) > 1000\n  send email grazie\n}}\n"
+    // More customers than the sweep reads at a time (64), fewer than a round asks (2,048).
+    const CUSTOMERS: usize = 150;
+    let backend = Arc::new(CountingStates::default());
+    let (mut writer, store, clock, shared) = deployed_writer_over(
+        &with_morning_schedule(),
+        Store::open(backend.clone()).unwrap(),
     );
-    let (mut writer, store, clock, shared) = deployed_writer_sharing(&source);
     let start = 1_795_000_000; // 2026-11-18 11:06:40 UTC
-    let events = (0..40)
-        .map(|n| subscribed_by(&format!("c{n:02}"), &format!("a{n}"), start))
+    let events = (0..CUSTOMERS)
+        .map(|n| subscribed_by(&format!("c{n:03}"), &format!("a{n}"), start))
         .collect();
     writer.round(vec![Request::Events(events, oneshot::channel().0)]);
     clock.0.store(start + 7_200, Ordering::SeqCst);
     writer.round(Vec::new());
     // The next morning at 10:00 the schedule asks every customer, a few per round while a
-    // request from outside waits.
+    // request from outside waits, reading only a few more than it asks.
     writer.set_round_budget(std::time::Duration::ZERO);
     shared.sending(&Request::Erase("shop".to_string(), oneshot::channel().0));
-    let before = vm_steps(&shared);
+    let (before, scanned) = (vm_steps(&shared), backend.scanned.load(Ordering::SeqCst));
     clock.0.store(1_795_082_400 + 1, Ordering::SeqCst);
     writer.round(Vec::new());
     let first = vm_steps(&shared) - before;
-    assert!(first > 0.0 && first < 40.0, "a short round asked {first}");
-    for _ in 0..10 {
+    assert!(first > 0.0 && first < 64.0, "a short round asked {first}");
+    let read = backend.scanned.load(Ordering::SeqCst) - scanned;
+    assert!(
+        read <= 64,
+        "a short round read {read} customers to ask {first}"
+    );
+    for _ in 0..20 {
         writer.round(Vec::new());
     }
     assert_eq!(
         vm_steps(&shared) - before,
-        40.0,
+        CUSTOMERS as f64,
         "every customer asked once"
     );
-    assert_eq!(store.customer_ids(None, 100).unwrap().len(), 40);
+    assert_eq!(store.customer_ids(None, 1_000).unwrap().len(), CUSTOMERS);
+}
+
+#[test]
+fn a_migration_cut_short_by_waiting_requests_moves_every_customer() {
+    use journey_runtime::engine::Request;
+    use tokio::sync::oneshot;
+
+    const CUSTOMERS: usize = 150;
+    let v1 = JOURNEY.replace("  wait 1 hour", "  step waiting: wait 1 hour");
+    let backend = Arc::new(CountingStates::default());
+    let (mut writer, store, _clock, shared) =
+        deployed_writer_over(&v1, Store::open(backend.clone()).unwrap());
+    let start = 1_795_000_000;
+    let events = (0..CUSTOMERS)
+        .map(|n| subscribed_by(&format!("c{n:03}"), &format!("a{n}"), start))
+        .collect();
+    writer.round(vec![Request::Events(events, oneshot::channel().0)]);
+    let waiting = |store: &Store| kept_standings(store).values().sum::<u64>();
+    assert_eq!(waiting(&store), CUSTOMERS as u64);
+    // Version 2 moves whoever waits at `waiting` to its `thanks` step (which sends the email,
+    // skipped for want of an address, and ends). Deployed while a request waits: short rounds.
+    let v2 = JOURNEY.replace(
+        "  wait 1 hour\n  send email grazie",
+        "  migrate {\n    waiting -> thanks\n  }\n  wait 1 hour\n  step thanks: send email grazie",
+    );
+    let built = journey_compiler::build_files(
+        vec![("benvenuto.journey".to_string(), v2)],
+        &journey_compiler::NoImports,
+    );
+    assert!(
+        !built.programs.is_empty(),
+        "{:?}",
+        built.checked.diagnostics
+    );
+    writer.set_round_budget(std::time::Duration::ZERO);
+    shared.sending(&Request::Erase("shop".to_string(), oneshot::channel().0));
+    writer.round(vec![Request::Deploy(built.programs, oneshot::channel().0)]);
+    // The sweep starts in the round after the deploy's.
+    assert_eq!(waiting(&store), CUSTOMERS as u64);
+    let scanned = backend.scanned.load(Ordering::SeqCst);
+    writer.round(Vec::new());
+    let moved = CUSTOMERS as u64 - waiting(&store);
+    assert!(moved > 0 && moved < 64, "a short round moved {moved}");
+    let read = backend.scanned.load(Ordering::SeqCst) - scanned;
+    assert!(
+        read <= 64,
+        "a short round read {read} customers to move {moved}"
+    );
+    for _ in 0..20 {
+        writer.round(Vec::new());
+    }
+    assert_eq!(waiting(&store), 0, "every customer moved, none left behind");
+    assert_eq!(kept_standings(&store), store.count_standings().unwrap());
 }

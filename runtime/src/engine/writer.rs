@@ -27,9 +27,10 @@ use crate::vm::{self, CustomerState, Effect, Environment, Input, Library, Standi
 const MAX_GROUP: usize = 1024;
 /// Due timers fired per round (the rest go in the next round).
 const TIMERS_PER_ROUND: usize = 2048;
-/// Due timers read from the index at a time.
-const TIMER_CHUNK: usize = 64;
-/// Customers asked per round when a schedule fires.
+/// Due timers, or customers of a sweep, read from the store at a time: a round cut short has
+/// not read much of what it leaves.
+const READ_CHUNK: usize = 64;
+/// Customers asked per round when a schedule fires or a migration sweeps.
 const SCHEDULE_CHUNK: usize = 2048;
 /// How long a round may go on with its own work (due timers, a schedule's or a migration's
 /// chunk) while requests from outside wait for it (in the round, answered once it commits, or
@@ -960,7 +961,7 @@ impl Writer {
         let mut oldest_due_ago = None;
         let mut done = false;
         'chunks: while handled < TIMERS_PER_ROUND {
-            let asked = TIMER_CHUNK.min(TIMERS_PER_ROUND - handled);
+            let asked = READ_CHUNK.min(TIMERS_PER_ROUND - handled);
             let due = self
                 .store
                 .due_timers_after(now, after.as_ref(), asked)
@@ -1018,12 +1019,38 @@ impl Writer {
         Ok(())
     }
 
-    /// The next chunk of customer ids of a sweep (a schedule firing, a migration), after
-    /// `after`.
-    fn next_customers(&self, after: Option<&str>) -> Result<Vec<String>, ApiError> {
-        self.store
-            .customer_ids(after, SCHEDULE_CHUNK)
-            .map_err(|e| ApiError::Internal(e.message))
+    /// One round of a sweep (a schedule firing, a migration): `ask`s the customers after
+    /// `after` in order, [`READ_CHUNK`] ids read at a time, until [`SCHEDULE_CHUNK`] are asked or
+    /// the round's budget is spent. Returns the last customer asked (where the next round goes
+    /// on) and whether none is left after it.
+    fn sweep(
+        &self,
+        after: Option<String>,
+        budget: &Budget,
+        mut ask: impl FnMut(&str) -> Result<(), ApiError>,
+    ) -> Result<(Option<String>, bool), ApiError> {
+        let mut last = after;
+        let mut asked = 0;
+        while asked < SCHEDULE_CHUNK {
+            let wanted = READ_CHUNK.min(SCHEDULE_CHUNK - asked);
+            let ids = self
+                .store
+                .customer_ids(last.as_deref(), wanted)
+                .map_err(|e| ApiError::Internal(e.message))?;
+            let complete = ids.len() < wanted;
+            for id in ids {
+                if budget.spent(asked) {
+                    return Ok((last, false));
+                }
+                asked += 1;
+                ask(&id)?;
+                last = Some(id);
+            }
+            if complete {
+                return Ok((last, true));
+            }
+        }
+        Ok((last, false))
     }
 
     fn fire_schedule(
@@ -1048,27 +1075,13 @@ impl Writer {
         let Some((journey, fired_at, after)) = self.schedule_cursor.clone() else {
             return Ok(());
         };
-        let mut ids = self.next_customers(after.as_deref())?;
-        let found = ids.len();
-        let mut asked = 0;
-        for id in &ids {
-            if budget.spent(asked) {
-                break;
-            }
-            asked += 1;
-            self.step(
-                round,
-                library,
-                id,
-                &Input::Schedule {
-                    journey: journey.clone(),
-                },
-                now,
-            )?;
-        }
-        // Cut short: the next round goes on after the last customer asked.
-        ids.truncate(asked);
-        if asked == found && found < SCHEDULE_CHUNK {
+        let input = Input::Schedule {
+            journey: journey.clone(),
+        };
+        let (last, done) = self.sweep(after, budget, |id| {
+            self.step(round, library, id, &input, now)
+        })?;
+        if done {
             // Done: remember it (a restart does not fire it again) and plan the next one.
             self.schedule_cursor = None;
             round.batch.counter(
@@ -1092,7 +1105,9 @@ impl Writer {
                 }
             }
         } else {
-            self.schedule_cursor = Some((journey, fired_at, ids.last().cloned()));
+            // Cut short, or more customers than a round asks: the next round goes on after the
+            // last customer asked.
+            self.schedule_cursor = Some((journey, fired_at, last));
         }
         Ok(())
     }
@@ -1113,14 +1128,7 @@ impl Writer {
             self.migrations.pop_front();
             return Ok(());
         };
-        let mut ids = self.next_customers(after.as_deref())?;
-        let found = ids.len();
-        let mut checked = 0;
-        for id in &ids {
-            if budget.spent(checked) {
-                break;
-            }
-            checked += 1;
+        let (last, done) = self.sweep(after, budget, |id| {
             let on_older = |state: &CustomerState| {
                 state.journeys.get(&journey).is_some_and(|membership| {
                     membership
@@ -1150,10 +1158,9 @@ impl Writer {
                     now,
                 )?;
             }
-        }
-        // Cut short: the next round goes on after the last customer checked.
-        ids.truncate(checked);
-        if checked == found && found < SCHEDULE_CHUNK {
+            Ok(())
+        })?;
+        if done {
             self.migrations.pop_front();
             round
                 .batch
@@ -1163,7 +1170,8 @@ impl Writer {
                 "migration done: {looked_at} customer(s) on older versions checked against the `migrate` lines (the decision log says who moved)"
             );
         } else if let Some(front) = self.migrations.front_mut() {
-            front.1 = ids.last().cloned();
+            // The next round goes on after the last customer checked.
+            front.1 = last;
             front.2 = looked_at;
         }
         Ok(())
