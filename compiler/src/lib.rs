@@ -59,7 +59,45 @@ impl Checked {
 
 /// Checks the given files (name, text) as one program, with their imports and the prelude.
 pub fn check_files(files: Vec<(String, String)>, loader: &dyn Loader) -> Checked {
-    analyze(files, loader, |_, _, _| ())
+    analyze(files, loader, |program, sources, diagnostics| {
+        // Where a migration leads is known once the journey is compiled (a constant condition
+        // drops a branch): compile the journeys that move customers to a labelled step.
+        for journey in program.journeys.values() {
+            let moves_to_a_step = journey
+                .migrations
+                .iter()
+                .any(|m| matches!(m.to, ast::MigrationTarget::Step(_)));
+            if moves_to_a_step
+                && let Err(error) = bytecode::codegen::journey(program, sources, journey)
+                && let Some(diagnostic) = compile_problem(journey, &error)
+            {
+                diagnostics.push(diagnostic);
+            }
+        }
+    })
+}
+
+/// The diagnostic for a compile error that is a mistake in the journey, not a defect of the
+/// compiler (none for a defect).
+fn compile_problem(journey: &ast::Journey, error: &bytecode::codegen::Error) -> Option<Diagnostic> {
+    match error.kind {
+        bytecode::codegen::ErrorKind::Defect => None,
+        bytecode::codegen::ErrorKind::MigrationToSkippedStep => {
+            let target = journey.migrations.iter().find_map(|m| match &m.to {
+                ast::MigrationTarget::Step(to) if to.span == error.span => Some(to),
+                _ => None,
+            })?;
+            let labelled = check::migrations::labelled_steps(&journey.steps)
+                .into_iter()
+                .find(|(label, _)| label.name == target.name)
+                .map(|(label, _)| label.span);
+            Some(diagnostics::migrations::to_skipped_step(
+                target.span,
+                &target.name,
+                labelled,
+            ))
+        }
+    }
 }
 
 /// The result of building a program: its check and, when it has no errors, one bytecode
@@ -115,7 +153,10 @@ fn build(
                     }
                     programs.push(compiled);
                 }
-                Err(error) => failures.push(error),
+                Err(error) => match compile_problem(journey, &error) {
+                    Some(diagnostic) => diagnostics.push(diagnostic),
+                    None => failures.push(error),
+                },
             }
         }
     });

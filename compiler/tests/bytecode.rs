@@ -545,3 +545,35 @@ fn a_value_a_wait_binds_on_every_path_is_carried_after_it() {
         .collect();
     assert_eq!(carried, ["order order_placed", "signup subscribed"]);
 }
+
+#[test]
+fn a_migration_to_a_step_the_compiler_drops_is_a_diagnostic_not_a_compiler_defect() {
+    for (name, file) in [
+        (
+            "switched off",
+            "J0706-migration-into-a-branch-switched-off.journey",
+        ),
+        ("after exit", "J0706-migration-to-step-after-exit.journey"),
+    ] {
+        let text = std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("tests/ui")
+                .join(file),
+        )
+        .unwrap();
+        let built = journey_compiler::build_files(
+            vec![(file.to_string(), text)],
+            &journey_compiler::NoImports,
+        );
+        assert!(built.failures.is_empty(), "{name}: {:?}", built.failures);
+        assert!(built.programs.is_empty(), "{name}: nothing to deploy");
+        let codes: Vec<String> = built
+            .checked
+            .diagnostics
+            .iter()
+            .filter(|d| d.severity == Severity::Error)
+            .map(|d| d.code.id())
+            .collect();
+        assert_eq!(codes, ["J0706"], "{name}");
+    }
+}

@@ -27,12 +27,25 @@ use crate::types::Type;
 /// something the program declares).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Error {
+    /// What kind of failure it is.
+    pub kind: ErrorKind,
     /// The journey being compiled.
     pub journey: String,
     /// What went wrong.
     pub message: String,
     /// Where.
     pub span: Span,
+}
+
+/// What kind of failure a compile error is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// A defect of the compiler: the journey checked clean and should have compiled.
+    Defect,
+    /// A `migrate` line moves customers to a labelled step that is never run (after an `exit`,
+    /// or in a branch that a constant condition always skips): a mistake in the journey, which
+    /// the check reports as a diagnostic (`J0706`).
+    MigrationToSkippedStep,
 }
 
 /// Compiles one journey of a checked program.
@@ -90,6 +103,7 @@ struct Generator<'m, 'a, 's> {
 
 fn index_u16(len: usize, span: Span, what: &str) -> Result<u16, Error> {
     u16::try_from(len).map_err(|_| Error {
+        kind: ErrorKind::Defect,
         journey: String::new(),
         message: format!("too many {what} in one journey"),
         span,
@@ -119,6 +133,7 @@ impl Generator<'_, '_, '_> {
             Some(trigger) => trigger,
             None => {
                 return Err(Error {
+                    kind: ErrorKind::Defect,
                     journey: String::new(),
                     message: format!("journey `{}` has no trigger", journey.name.name),
                     span: journey.name.span,
@@ -155,6 +170,7 @@ impl Generator<'_, '_, '_> {
             ast::TriggerKind::Segment(name) => {
                 let Some(declared) = self.model.segments.get(&name.name) else {
                     return Err(Error {
+                        kind: ErrorKind::Defect,
                         journey: String::new(),
                         message: format!("unknown segment `{}`", name.name),
                         span: name.span,
@@ -232,6 +248,7 @@ impl Generator<'_, '_, '_> {
         let idx = index_u16(self.goal_names.len(), span, "goals")?;
         if idx >= 32 {
             return Err(Error {
+                kind: ErrorKind::Defect,
                 journey: String::new(),
                 message: "a journey may have at most 32 goals".to_string(),
                 span,
@@ -362,9 +379,10 @@ impl Generator<'_, '_, '_> {
                 ast::MigrationTarget::Step(to) => {
                     let Some(idx) = self.labels.iter().position(|l| l.name == to.name) else {
                         return Err(Error {
+                            kind: ErrorKind::MigrationToSkippedStep,
                             journey: String::new(),
                             message: format!(
-                                "the step labelled `{}` is never run (it sits in a branch that is always skipped), so no customer can be moved to it",
+                                "the step labelled `{}` is never run (it comes after an `exit` or sits in a branch that is always skipped), so no customer can be moved to it",
                                 to.name
                             ),
                             span: to.span,
@@ -633,6 +651,7 @@ impl Generator<'_, '_, '_> {
         }
         let Some(declared) = self.model.templates.get(name).copied() else {
             return Err(Error {
+                kind: ErrorKind::Defect,
                 journey: String::new(),
                 message: format!("unknown template `{name}`"),
                 span,
@@ -707,6 +726,7 @@ impl Generator<'_, '_, '_> {
         }
         let Some(declared) = self.model.layouts.get(name).copied() else {
             return Err(Error {
+                kind: ErrorKind::Defect,
                 journey: String::new(),
                 message: format!("unknown layout `{name}`"),
                 span,
@@ -871,6 +891,7 @@ impl Generator<'_, '_, '_> {
     fn path(&mut self, path: &ast::Path) -> Result<Expr, Error> {
         let Some(head) = path.parts.first() else {
             return Err(Error {
+                kind: ErrorKind::Defect,
                 journey: String::new(),
                 message: "empty name".to_string(),
                 span: path.span,
@@ -904,6 +925,7 @@ impl Generator<'_, '_, '_> {
             return Ok(Expr::Slot(self.slot(name, span)?));
         }
         Err(Error {
+            kind: ErrorKind::Defect,
             journey: String::new(),
             message: format!("unknown name `{name}`"),
             span,
@@ -913,6 +935,7 @@ impl Generator<'_, '_, '_> {
     fn call(&mut self, call: &ast::Call, piped: Option<Expr>) -> Result<Expr, Error> {
         let Some(builtin) = Builtin::from_name(&call.name.name) else {
             return Err(Error {
+                kind: ErrorKind::Defect,
                 journey: String::new(),
                 message: format!(
                     "the runtime does not provide the builtin `{}`",
@@ -950,6 +973,7 @@ impl Generator<'_, '_, '_> {
                 Some(slot) => *slot = Some(value),
                 None => {
                     return Err(Error {
+                        kind: ErrorKind::Defect,
                         journey: String::new(),
                         message: format!("too many arguments for `{}`", call.name.name),
                         span: argument.value.span,
@@ -1041,6 +1065,7 @@ fn field_type(ty: &Type) -> FieldType {
 
 fn literal_error(span: Span, text: &str) -> Error {
     Error {
+        kind: ErrorKind::Defect,
         journey: String::new(),
         message: format!("invalid literal `{text}`"),
         span,

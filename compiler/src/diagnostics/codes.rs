@@ -117,6 +117,7 @@ codes! {
     DuplicateMigration = 703, "duplicate-migration", Error, "A `migrate` block says twice where the customers of one old step go.";
     MigrationLosesData = 704, "migration-loses-data", Error, "Customers at the old step lack data that the new step may use.";
     MigrationFromNowhere = 705, "migration-from-nowhere", Warning, "No running version of the journey has a step with that label, so the line moves nobody.";
+    MigrationToSkippedStep = 706, "migration-to-skipped-step", Error, "A migration moves customers to a step that never runs (after an `exit`, or in a branch that is always skipped).";
 }
 
 impl Code {

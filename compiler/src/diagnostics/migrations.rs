@@ -1,5 +1,6 @@
-//! Wording of step-label and migration diagnostics (J0701–J0705): labels used twice, migration
-//! lines pointing nowhere, and lines that do not fit the versions running.
+//! Wording of step-label and migration diagnostics (J0701–J0706): labels used twice, migration
+//! lines pointing nowhere or to a step that never runs, and lines that do not fit the versions
+//! running.
 
 use super::names::with_suggestion;
 use super::{Code, Diagnostic, Label};
@@ -42,6 +43,24 @@ pub fn unknown_label<'a>(
         diagnostic.with_note(format!("the labelled steps are: {}", quoted(&names)))
     };
     with_suggestion(diagnostic, to, labels)
+}
+
+/// A migration line whose target step never runs: the compiled journey has no such step (it
+/// comes after an `exit`, or sits in an `if` branch that a constant condition always skips).
+/// `labelled` is where the step is labelled.
+pub fn to_skipped_step(target: Span, name: &str, labelled: Option<Span>) -> Diagnostic {
+    let diagnostic = Diagnostic::new(
+        Code::MigrationToSkippedStep,
+        format!("the step labelled `{name}` never runs, so no customer can be moved to it"),
+        Label::new(target, "customers would be moved to a step that never runs"),
+    );
+    let diagnostic = match labelled {
+        Some(span) => diagnostic.with_label(span, "labelled here, but no customer ever gets here"),
+        None => diagnostic,
+    };
+    diagnostic
+        .with_note("a step after an `exit`, or in an `if` branch whose condition never changes, never runs")
+        .with_help("move these customers to a step that runs, or to `exit`")
 }
 
 /// `` `a`, `b` ``.
