@@ -685,6 +685,17 @@ impl journey_runtime::store::Backend for CountingStates {
     }
 }
 
+/// Runs one round of `writer`: how many customers it read from `backend` by scans (a sweep's
+/// reads).
+fn customers_read_by_a_round(
+    writer: &mut journey_runtime::engine::Writer,
+    backend: &CountingStates,
+) -> usize {
+    let before = backend.scanned.load(Ordering::SeqCst);
+    writer.round(Vec::new());
+    backend.scanned.load(Ordering::SeqCst) - before
+}
+
 /// A journey file with [`JOURNEY`] and a schedule asking every customer at 10:00 UTC (and
 /// sending to none: nobody has 1,000 orders).
 fn with_morning_schedule() -> String {
@@ -884,12 +895,11 @@ fn a_schedule_cut_short_by_waiting_requests_asks_every_customer_once() {
     // request from outside waits, reading only a few more than it asks.
     writer.set_round_budget(std::time::Duration::ZERO);
     shared.sending(&Request::Erase("shop".to_string(), oneshot::channel().0));
-    let (before, scanned) = (vm_steps(&shared), backend.scanned.load(Ordering::SeqCst));
+    let before = vm_steps(&shared);
     clock.0.store(1_795_082_400 + 1, Ordering::SeqCst);
-    writer.round(Vec::new());
+    let read = customers_read_by_a_round(&mut writer, &backend);
     let first = vm_steps(&shared) - before;
     assert!(first > 0.0 && first < 64.0, "a short round asked {first}");
-    let read = backend.scanned.load(Ordering::SeqCst) - scanned;
     assert!(
         read <= 64,
         "a short round read {read} customers to ask {first}"
@@ -942,11 +952,9 @@ fn a_migration_cut_short_by_waiting_requests_moves_every_customer() {
     writer.round(vec![Request::Deploy(built.programs, oneshot::channel().0)]);
     // The sweep starts in the round after the deploy's.
     assert_eq!(waiting(&store), CUSTOMERS as u64);
-    let scanned = backend.scanned.load(Ordering::SeqCst);
-    writer.round(Vec::new());
+    let read = customers_read_by_a_round(&mut writer, &backend);
     let moved = CUSTOMERS as u64 - waiting(&store);
     assert!(moved > 0 && moved < 64, "a short round moved {moved}");
-    let read = backend.scanned.load(Ordering::SeqCst) - scanned;
     assert!(
         read <= 64,
         "a short round read {read} customers to move {moved}"

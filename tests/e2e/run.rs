@@ -202,13 +202,15 @@ pub(super) fn order(id: &str) -> String {
 }
 
 /// Posts an `order_placed` event (id `event_id`) for a customer and expects it processed.
-pub(super) fn place_order(port: u16, customer: &str, event_id: &str, order_id: &str) {
+/// Posts `order_placed` for `order_id` as event `event_id`: answered 200, with this answer.
+pub(super) fn place_order(port: u16, customer: &str, event_id: &str, order_id: &str) -> String {
     let body = format!(
         r#"{{"event":"order_placed","customer":"{customer}","id":"{event_id}","data":{}}}"#,
         order(order_id)
     );
     let (status, answer) = http(port, "POST", "/v1/events", Some(&body)).unwrap();
     assert_eq!(status, 200, "{answer}");
+    answer
 }
 
 pub(super) fn journeys_dir() -> PathBuf {
@@ -318,18 +320,12 @@ fn after_kill_9_and_a_restart_the_waits_end_and_nothing_is_sent_twice() {
     // One virtual day per second: the three-day shipping wait ends three seconds later.
     let server = Server::start(&data, &journeys_dir(), 86_400);
     http(server.port, "PUT", "/v1/customers/giulia", Some(GIULIA)).unwrap();
-    let body = format!(
-        r#"{{"event":"order_placed","customer":"giulia","id":"order-A1","data":{}}}"#,
-        order("A1")
-    );
-    let (status, answer) = http(server.port, "POST", "/v1/events", Some(&body)).unwrap();
-    assert_eq!(status, 200, "{answer}");
+    place_order(server.port, "giulia", "order-A1", "A1");
     // Acknowledged means on disk: kill it at once.
     server.kill();
     let server = Server::start(&data, &journeys_dir(), 86_400);
     // The same post again (a client retrying): processed once.
-    let (status, answer) = http(server.port, "POST", "/v1/events", Some(&body)).unwrap();
-    assert_eq!(status, 200);
+    let answer = place_order(server.port, "giulia", "order-A1", "A1");
     assert!(answer.contains("duplicate"), "{answer}");
     server.wait_for_email("X-Journey: order_confirmation/");
     let delay = server.wait_for_email("ritardo");
@@ -357,12 +353,7 @@ fn a_store_in_memory_runs_the_journeys_says_so_and_keeps_nothing() {
     std::fs::write(&config, "[store]\nbackend = \"memory\"\n").unwrap();
     let server = Server::start_with_config(&data, &journeys_dir(), 1, &config);
     http(server.port, "PUT", "/v1/customers/giulia", Some(GIULIA)).unwrap();
-    let body = format!(
-        r#"{{"event":"order_placed","customer":"giulia","id":"order-A1","data":{}}}"#,
-        order("A1")
-    );
-    let (status, answer) = http(server.port, "POST", "/v1/events", Some(&body)).unwrap();
-    assert_eq!(status, 200, "{answer}");
+    place_order(server.port, "giulia", "order-A1", "A1");
     server.wait_for_email("X-Journey: order_confirmation/");
     let log = server.log_text();
     assert!(log.contains("store in memory, not kept"), "{log}");
@@ -374,7 +365,7 @@ fn a_store_in_memory_runs_the_journeys_says_so_and_keeps_nothing() {
     let server = Server::start_with_config(&data, &journeys_dir(), 1, &config);
     let (status, _) = http(server.port, "GET", "/v1/customers/giulia", None).unwrap();
     assert_eq!(status, 404);
-    let (_, answer) = http(server.port, "POST", "/v1/events", Some(&body)).unwrap();
+    let answer = place_order(server.port, "giulia", "order-A1", "A1");
     assert!(answer.contains("processed"), "{answer}");
     server.terminate();
 }
