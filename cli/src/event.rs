@@ -60,11 +60,12 @@ fn send(args: &SendArgs) -> ExitCode {
     let data: serde_json::Value = match serde_json::from_str(&data_text) {
         Ok(data) => data,
         Err(error) => {
-            return usage_error(&format!(
-                "--data is not JSON: {error} (line {}, column {})",
-                error.line(),
-                error.column()
-            ));
+            // serde_json's message ends with the line and column.
+            let what = match args.data.strip_prefix('@') {
+                Some(path) => format!("`{path}` (--data)"),
+                None => "--data".to_string(),
+            };
+            return usage_error(&format!("{what} is not JSON: {error}"));
         }
     };
     let mut event = serde_json::Map::new();

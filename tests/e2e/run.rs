@@ -796,3 +796,32 @@ fn run_delivers_through_a_real_smtp_server() {
         std::thread::sleep(Duration::from_millis(100));
     }
 }
+
+#[test]
+fn event_send_names_the_json_it_cannot_read_and_where() {
+    let dir = temp_dir("event-send-json");
+    let file = dir.join("order.json");
+    std::fs::write(&file, "{\n  \"order_id\": \"A1\",\n}\n").unwrap();
+    let send = |data: &str| {
+        Command::new(env!("CARGO_BIN_EXE_journey"))
+            .args(["event", "send", "order_placed", "--customer", "giulia"])
+            .args(["--data", data])
+            .output()
+            .unwrap()
+    };
+    let inline = send("{bad json");
+    assert_eq!(inline.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&inline.stderr),
+        "error: --data is not JSON: key must be a string at line 1 column 2\n"
+    );
+    let from_file = send(&format!("@{}", file.display()));
+    assert_eq!(from_file.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&from_file.stderr),
+        format!(
+            "error: `{}` (--data) is not JSON: trailing comma at line 3 column 1\n",
+            file.display()
+        )
+    );
+}
