@@ -1029,6 +1029,49 @@ async fn a_mistyped_or_unknown_attribute_is_a_422() {
 }
 
 #[tokio::test]
+async fn a_time_zone_the_runtime_does_not_know_is_a_422_with_close_names() {
+    let (fake, router) = setup(&config());
+    let put = |body: Value| {
+        let router = router.clone();
+        async move {
+            send(
+                &router,
+                Method::PUT,
+                "/v1/customers/giulia",
+                &[BEARER, JSON],
+                body.to_string(),
+            )
+            .await
+        }
+    };
+    let answer = put(json!({ "first_name": "Giulia", "time_zone": "Europe/Roma" })).await;
+    assert_eq!(answer.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let error = answer.error();
+    assert_eq!(error["code"], "invalid_field");
+    assert_eq!(error["field"], "time_zone");
+    assert_eq!(
+        error["message"],
+        "customer attribute: field `time_zone` should be an IANA time zone name (did you mean \"Europe/Rome\"?), but is the text \"Europe/Roma\""
+    );
+    let answer = put(json!({ "time_zone": "ora italiana" })).await;
+    assert_eq!(
+        answer.error()["expected"],
+        "an IANA time zone name, such as \"Europe/Rome\""
+    );
+    assert!(fake.calls().is_empty(), "nothing stored");
+    // A known zone (aliases included), and clearing it, are taken.
+    for zone in [json!("Europe/Rome"), json!("US/Eastern"), json!(null)] {
+        let answer = put(json!({ "time_zone": zone })).await;
+        assert_eq!(
+            answer.status,
+            StatusCode::NO_CONTENT,
+            "{zone}: {}",
+            answer.text()
+        );
+    }
+}
+
+#[tokio::test]
 async fn a_customer_is_shown() {
     let (fake, router) = setup(&config());
     let answer = send(

@@ -48,6 +48,7 @@ pub(crate) async fn put<A: Api>(
     };
     let known = || schema.fields.iter().map(|(name, _)| name.as_ref());
     let (_, mut problems) = decode::partial(library.schemas(), schema, &attributes);
+    problems.extend(zone_problem(&attributes));
     // A misspelt attribute first: the values of the others may be right once it is fixed.
     problems.sort_by_key(|problem| known().any(|name| name == problem.field));
     let mut problems = problems.into_iter();
@@ -63,6 +64,26 @@ pub(crate) async fn put<A: Api>(
     }
     shared.api.upsert_profile(id, attributes).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// A `time_zone` (text in the schema) that is not an IANA zone: every wait and quiet hours of
+/// the customer read it, so a name the runtime does not know is refused here rather than found
+/// later as UTC in the decision log. Close names are offered.
+fn zone_problem(attributes: &serde_json::Map<String, Value>) -> Option<decode::DecodeError> {
+    let Some(Value::String(name)) = attributes.get("time_zone") else {
+        return None;
+    };
+    crate::vm::clock::zone(name).err()?;
+    let close = body::close_names(name, chrono_tz::TZ_VARIANTS.iter().map(|tz| tz.name()));
+    let expected = match close.first() {
+        Some(zone) => format!("an IANA time zone name (did you mean \"{zone}\"?)"),
+        None => "an IANA time zone name, such as \"Europe/Rome\"".to_string(),
+    };
+    Some(decode::DecodeError {
+        field: "time_zone".to_string(),
+        expected,
+        found: describe(&Value::String(name.clone())),
+    })
 }
 
 /// 422 `unknown_attribute`, for the first of `all` the problems of a profile update: close
