@@ -1548,6 +1548,10 @@ async fn the_documented_schemas_agree_with_the_decoder() {
     );
     assert!(!profile.is_valid(&json!({ "orders_count": "three" })));
     assert!(!profile.is_valid(&json!({ "frist_name": "G" })));
+    // The document and the ingest agree on time zones.
+    assert!(profile.is_valid(&json!({ "time_zone": "Europe/Rome" })));
+    assert!(profile.is_valid(&json!({ "time_zone": null })));
+    assert!(!profile.is_valid(&json!({ "time_zone": "Europe/Roma" })));
 }
 
 #[tokio::test]

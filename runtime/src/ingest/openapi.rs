@@ -664,9 +664,16 @@ fn add_program_schemas(library: &Library, schemas: &mut Map<String, Value>) {
                         FieldType::Optional(inner) => inner.as_ref(),
                         other => other,
                     };
+                    // `time_zone` is text to the journeys, and refused unless the runtime
+                    // knows the zone (`customers::zone_problem`).
+                    let value = if name.as_ref() == "time_zone" && *inner == FieldType::Text {
+                        time_zone()
+                    } else {
+                        field(all, inner)
+                    };
                     (
                         name.to_string(),
-                        json!({ "anyOf": [field(all, inner), { "type": "null" }] }),
+                        json!({ "anyOf": [value, { "type": "null" }] }),
                     )
                 })
                 .collect();
@@ -675,6 +682,16 @@ fn add_program_schemas(library: &Library, schemas: &mut Map<String, Value>) {
         None => json!({ "type": "object" }),
     };
     schemas.insert("Profile".to_string(), profile);
+}
+
+/// A profile's `time_zone`: a zone of the IANA database, by name.
+fn time_zone() -> Value {
+    let names: Vec<&str> = chrono_tz::TZ_VARIANTS.iter().map(|tz| tz.name()).collect();
+    json!({
+        "type": "string",
+        "enum": names,
+        "description": "A time zone of the IANA database, such as `Europe/Rome`; any other text is refused with 422 `invalid_field`."
+    })
 }
 
 /// A record's JSON Schema: its fields, the non-optional ones required.
