@@ -547,33 +547,34 @@ fn a_value_a_wait_binds_on_every_path_is_carried_after_it() {
 }
 
 #[test]
-fn a_migration_to_a_step_the_compiler_drops_is_a_diagnostic_not_a_compiler_defect() {
-    for (name, file) in [
-        (
-            "switched off",
-            "J0706-migration-into-a-branch-switched-off.journey",
-        ),
-        ("after exit", "J0706-migration-to-step-after-exit.journey"),
-    ] {
-        let text = std::fs::read_to_string(
-            Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("tests/ui")
-                .join(file),
-        )
-        .unwrap();
+fn no_mistake_of_the_ui_corpus_reaches_the_compiler_as_a_defect() {
+    // Each broken journey is refused by its diagnostics, never by "a defect of the journey
+    // compiler" (a check that passes and a build that fails).
+    let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/ui");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&corpus)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|e| e == "journey"))
+        .collect();
+    files.sort();
+    assert!(files.len() > 100, "{}", files.len());
+    for path in files {
+        let name = path.file_name().unwrap().to_string_lossy().to_string();
         let built = journey_compiler::build_files(
-            vec![(file.to_string(), text)],
+            vec![(name.clone(), std::fs::read_to_string(&path).unwrap())],
             &journey_compiler::NoImports,
         );
         assert!(built.failures.is_empty(), "{name}: {:?}", built.failures);
-        assert!(built.programs.is_empty(), "{name}: nothing to deploy");
+        if path.with_extension("running").exists() {
+            continue; // Its mistake shows only against the version running (tests/ui.rs).
+        }
+        let code = name.split('-').next().unwrap();
         let codes: Vec<String> = built
             .checked
             .diagnostics
             .iter()
-            .filter(|d| d.severity == Severity::Error)
             .map(|d| d.code.id())
             .collect();
-        assert_eq!(codes, ["J0706"], "{name}");
+        assert!(codes.iter().any(|c| c == code), "{name}: {codes:?}");
     }
 }

@@ -89,11 +89,17 @@ impl<'p, 'a, 'd> ExprChecker<'p, 'a, 'd> {
         match &expr.kind {
             ExprKind::Text(_) => Typed::of(Type::Text),
             ExprKind::Int(_) => Typed::of(Type::Int),
-            ExprKind::Decimal(_) => Typed::of(Type::Decimal),
-            ExprKind::Money { currency, .. } => Typed {
-                ty: Type::Money,
-                currency: Some(currency.clone()),
-            },
+            ExprKind::Decimal(text) => {
+                self.number(expr.span, text, text);
+                Typed::of(Type::Decimal)
+            }
+            ExprKind::Money { amount, currency } => {
+                self.number(expr.span, amount, &format!("{amount} {currency}"));
+                Typed {
+                    ty: Type::Money,
+                    currency: Some(currency.clone()),
+                }
+            }
             ExprKind::Duration(_) => Typed::of(Type::Duration),
             ExprKind::Date(text) => {
                 if NaiveDate::parse_from_str(text, "%Y-%m-%d").is_err() {
@@ -123,6 +129,15 @@ impl<'p, 'a, 'd> ExprChecker<'p, 'a, 'd> {
     pub fn condition(&mut self, expr: &Expr, scope: &Scope) {
         let typed = self.check(expr, scope);
         self.expect_bool(expr, &typed.ty);
+    }
+
+    /// Reports a number (or an amount) the runtime cannot hold: as the compiler stores it, in
+    /// millionths (`bytecode::value::parse_micros`).
+    fn number(&mut self, span: Span, digits: &str, written: &str) {
+        if crate::bytecode::value::parse_micros(digits).is_none() {
+            self.diagnostics
+                .push(literal::number_out_of_range(span, written));
+        }
     }
 
     /// Reports a time of day out of range.

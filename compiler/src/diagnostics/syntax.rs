@@ -151,6 +151,18 @@ pub fn invalid_literal(span: Span, what: &str, why: &str, example: &str) -> Diag
     .with_help(format!("write a {why} such as `{example}`"))
 }
 
+/// A number or an amount the runtime cannot hold (more than six decimals, or beyond about nine
+/// trillion).
+pub fn number_out_of_range(span: Span, written: &str) -> Diagnostic {
+    Diagnostic::new(
+        Code::InvalidLiteral,
+        format!("`{written}` cannot be held exactly"),
+        Label::new(span, "too many decimals, or too large"),
+    )
+    .with_note("numbers and amounts keep at most six decimals, and stay under 9,223,372,036,854")
+    .with_help("round it, e.g. `12.50` or `49.90 EUR`")
+}
+
 /// A percentage with more than two decimals.
 pub fn invalid_percentage(span: Span) -> Diagnostic {
     Diagnostic::new(
