@@ -60,8 +60,9 @@ impl Checked {
 /// Checks the given files (name, text) as one program, with their imports and the prelude.
 pub fn check_files(files: Vec<(String, String)>, loader: &dyn Loader) -> Checked {
     analyze(files, loader, |program, sources, diagnostics| {
-        // Where a migration leads is known once the journey is compiled (a constant condition
-        // drops a branch): compile the journeys that move customers to a labelled step.
+        // Whether a migration's step runs is known once the journey is compiled (steps after an
+        // `exit` and branches a constant condition skips are dropped): compile the journeys
+        // that move customers to a labelled step.
         for journey in program.journeys.values() {
             let moves_to_a_step = journey
                 .migrations
