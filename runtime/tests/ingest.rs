@@ -310,6 +310,18 @@ async fn send(
 const BEARER: (&str, &str) = ("authorization", "Bearer s3cret-token");
 const JSON: (&str, &str) = ("content-type", "application/json");
 
+/// `PUT /v1/customers/giulia` with `body`, authorised.
+async fn put_giulia(router: &Router, body: Value) -> Answer {
+    send(
+        router,
+        Method::PUT,
+        "/v1/customers/giulia",
+        &[BEARER, JSON],
+        body.to_string(),
+    )
+    .await
+}
+
 async fn post_events(router: &Router, body: &Value) -> Answer {
     send(
         router,
@@ -977,32 +989,22 @@ async fn a_profile_is_upserted() {
 #[tokio::test]
 async fn a_mistyped_or_unknown_attribute_is_a_422() {
     let (fake, router) = setup(&config());
-    let put = |body: Value| {
-        let router = router.clone();
-        async move {
-            send(
-                &router,
-                Method::PUT,
-                "/v1/customers/giulia",
-                &[BEARER, JSON],
-                body.to_string(),
-            )
-            .await
-        }
-    };
-    let answer = put(json!({ "orders_count": "three" })).await;
+    let answer = put_giulia(&router, json!({ "orders_count": "three" })).await;
     assert_eq!(answer.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(answer.error()["code"], "invalid_field");
     assert_eq!(answer.error()["field"], "orders_count");
     assert_eq!(answer.error()["expected"], "a whole number");
-    let answer = put(json!({ "frist_name": "Giulia" })).await;
+    let answer = put_giulia(&router, json!({ "frist_name": "Giulia" })).await;
     assert_eq!(answer.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(answer.error()["code"], "unknown_attribute");
     assert_eq!(answer.error()["candidates"][0], "first_name");
     // Several problems: the unknown attribute first (with no close name, the schema's
     // attributes are listed), then the others, all in `problems`.
-    let answer =
-        put(json!({ "email": "giulia@", "marketing_consent": true, "points": "ten" })).await;
+    let answer = put_giulia(
+        &router,
+        json!({ "email": "giulia@", "marketing_consent": true, "points": "ten" }),
+    )
+    .await;
     let error = answer.error();
     assert_eq!(error["code"], "unknown_attribute");
     assert_eq!(error["field"], "marketing_consent");
@@ -1023,7 +1025,7 @@ async fn a_mistyped_or_unknown_attribute_is_a_422() {
         .map(|p| p["field"].as_str().unwrap())
         .collect();
     assert_eq!(fields, ["marketing_consent", "email", "points"]);
-    let answer = put(json!(["not", "an", "object"])).await;
+    let answer = put_giulia(&router, json!(["not", "an", "object"])).await;
     assert_eq!(answer.status, StatusCode::BAD_REQUEST);
     assert!(fake.calls().is_empty());
 }
@@ -1031,20 +1033,11 @@ async fn a_mistyped_or_unknown_attribute_is_a_422() {
 #[tokio::test]
 async fn a_time_zone_the_runtime_does_not_know_is_a_422_with_close_names() {
     let (fake, router) = setup(&config());
-    let put = |body: Value| {
-        let router = router.clone();
-        async move {
-            send(
-                &router,
-                Method::PUT,
-                "/v1/customers/giulia",
-                &[BEARER, JSON],
-                body.to_string(),
-            )
-            .await
-        }
-    };
-    let answer = put(json!({ "first_name": "Giulia", "time_zone": "Europe/Roma" })).await;
+    let answer = put_giulia(
+        &router,
+        json!({ "first_name": "Giulia", "time_zone": "Europe/Roma" }),
+    )
+    .await;
     assert_eq!(answer.status, StatusCode::UNPROCESSABLE_ENTITY);
     let error = answer.error();
     assert_eq!(error["code"], "invalid_field");
@@ -1053,7 +1046,7 @@ async fn a_time_zone_the_runtime_does_not_know_is_a_422_with_close_names() {
         error["message"],
         "customer attribute: field `time_zone` should be an IANA time zone name (did you mean \"Europe/Rome\"?), but is the text \"Europe/Roma\""
     );
-    let answer = put(json!({ "time_zone": "ora italiana" })).await;
+    let answer = put_giulia(&router, json!({ "time_zone": "ora italiana" })).await;
     assert_eq!(
         answer.error()["expected"],
         "an IANA time zone name, such as \"Europe/Rome\""
@@ -1061,7 +1054,7 @@ async fn a_time_zone_the_runtime_does_not_know_is_a_422_with_close_names() {
     assert!(fake.calls().is_empty(), "nothing stored");
     // A known zone (aliases included), and clearing it, are taken.
     for zone in [json!("Europe/Rome"), json!("US/Eastern"), json!(null)] {
-        let answer = put(json!({ "time_zone": zone })).await;
+        let answer = put_giulia(&router, json!({ "time_zone": zone })).await;
         assert_eq!(
             answer.status,
             StatusCode::NO_CONTENT,
